@@ -29,6 +29,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3',
     '@cdklabs/cdk-validator-cfnguard',
     '@aws-sdk/client-cloudwatch',
+    '@aws-sdk/client-eventbridge',
     'aws-embedded-metrics',
     'esbuild',
   ],

@@ -1,1 +1,6 @@
-export {};
+export * from './task-metrics';
+export * from './monitoring-agent';
+export * from './task-run-events';
+export * from './scheduled-task-alarms';
+export * from './task-dashboard';
+export * from './monitored-scheduled-task';

@@ -1,0 +1,162 @@
+import * as path from 'node:path';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
+import * as ecr_assets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import { DEFAULT_NAMESPACE } from './task-metrics';
+
+/** Container name of the agent sidecar in the task definition. */
+export const AGENT_CONTAINER_NAME = 'fargate-monitor-agent';
+
+/**
+ * Options of the monitoring agent that every monitored construct accepts.
+ */
+export interface MonitoringAgentOptions {
+  /**
+   * CloudWatch namespace the agent publishes to. The task role may put metric data to this namespace only.
+   *
+   * @default 'FargateMonitor'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Image of the agent sidecar.
+   *
+   * @default - the agent bundled with this library, built from its `agent/` directory (a pre-bundled Node 22
+   * script on Node 22 Alpine; `cdk synth` stages it without Docker, `cdk deploy` builds and pushes it)
+   */
+  readonly agentImage?: ecs.ContainerImage;
+
+  /**
+   * Hard memory limit of the agent container, MiB. Should the agent ever exceed it, only the agent is stopped
+   * (it is not essential): the app keeps its memory.
+   *
+   * @default 128
+   */
+  readonly agentMemoryLimitMiB?: number;
+}
+
+/**
+ * Properties of {@link MonitoringAgent}.
+ */
+export interface MonitoringAgentProps extends MonitoringAgentOptions {
+  /** Task definition the agent container is added to. */
+  readonly taskDefinition: ecs.TaskDefinition;
+
+  /** The application container: the agent starts after it has started and reports on it. */
+  readonly appContainer: ecs.ContainerDefinition;
+
+  /** Log group for the agent's log lines (including the `REPORT` lines). */
+  readonly logGroup: logs.ILogGroup;
+
+  /**
+   * Name of the ECS service the task belongs to. When set, metrics carry `ServiceName` instead of
+   * `TaskDefinitionFamily`.
+   *
+   * @default - not a service: metrics carry `TaskDefinitionFamily`
+   */
+  readonly serviceName?: string;
+
+  /**
+   * Publish `RunDuration` (seconds since the app container started) with every sample.
+   *
+   * @default true
+   */
+  readonly publishRunDuration?: boolean;
+}
+
+/**
+ * The cdk-fargate-monitor agent as a sidecar of a Fargate task definition.
+ *
+ * Adds a non-essential container that starts once the app container has started (`dependsOn` START), runs as a
+ * non-root user on a read-only root filesystem, logs to the given log group, and has `stopTimeout` 120 s (the
+ * Fargate maximum) to flush and print its `REPORT` line when the task stops. Grants the task role
+ * `cloudwatch:PutMetricData`, limited by the `cloudwatch:namespace` condition to the agent's namespace.
+ *
+ * @throws if `namespace` is empty, longer than 255 characters or starts with `AWS/`
+ */
+export class MonitoringAgent extends Construct {
+  /** The agent container. */
+  public readonly container: ecs.ContainerDefinition;
+
+  /** CloudWatch namespace the agent publishes to. */
+  public readonly namespace: string;
+
+  constructor(scope: Construct, id: string, props: MonitoringAgentProps) {
+    super(scope, id);
+    this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    validateNamespace(this.namespace);
+    const memoryLimitMiB = props.agentMemoryLimitMiB ?? 128;
+    if (!Token.isUnresolved(memoryLimitMiB) && (!Number.isInteger(memoryLimitMiB) || memoryLimitMiB < 64)) {
+      throw new Error(`agentMemoryLimitMiB must be an integer of at least 64 (MiB), got ${memoryLimitMiB}`);
+    }
+
+    const environment: { [key: string]: string } = {
+      FARGATE_MONITOR_NAMESPACE: this.namespace,
+      FARGATE_MONITOR_APP_CONTAINER: props.appContainer.containerName,
+    };
+    if (props.serviceName !== undefined) environment.FARGATE_MONITOR_SERVICE_NAME = props.serviceName;
+    if (props.publishRunDuration === false) environment.FARGATE_MONITOR_RUN_DURATION = 'false';
+
+    this.container = props.taskDefinition.addContainer('Agent', {
+      containerName: AGENT_CONTAINER_NAME,
+      image: props.agentImage ?? defaultAgentImage(),
+      essential: false,
+      memoryLimitMiB,
+      stopTimeout: Duration.seconds(120),
+      user: '1000:1000',
+      readonlyRootFilesystem: true,
+      environment,
+      logging: ecs.LogDrivers.awsLogs({ logGroup: props.logGroup, streamPrefix: 'agent' }),
+    });
+    this.container.addContainerDependencies({
+      container: props.appContainer,
+      condition: ecs.ContainerDependencyCondition.START,
+    });
+
+    props.taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({
+      sid: 'PutMetricDataToOwnNamespace',
+      actions: ['cloudwatch:PutMetricData'],
+      // PutMetricData has no resource-level permissions; the namespace condition is the scope.
+      resources: ['*'],
+      conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } },
+    }));
+
+    // cdk-nag (AwsSolutions) findings this wiring always raises, acknowledged with why.
+    Validations.of(props.taskDefinition.taskRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited by the ' +
+        'cloudwatch:namespace condition to the agent\'s namespace.',
+    });
+    Validations.of(props.taskDefinition).acknowledge({
+      id: 'AwsSolutions-ECS2',
+      reason: 'The agent is configured by plain, non-secret FARGATE_MONITOR_* environment variables (namespace, ' +
+        'container names); secrets belong in the containers\' secrets.',
+    });
+  }
+}
+
+/**
+ * The bundled agent as an image asset, built for linux/amd64 (Fargate's default CPU architecture) whatever the
+ * machine that deploys. The asset hash is the same for every agent, so CDK stages and pushes it once.
+ */
+function defaultAgentImage(): ecs.ContainerImage {
+  return ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'agent'), {
+    platform: ecr_assets.Platform.LINUX_AMD64,
+  });
+}
+
+function validateNamespace(namespace: string): void {
+  if (Token.isUnresolved(namespace)) return;
+  if (namespace.length === 0 || namespace.length > 255) {
+    throw new Error(`namespace must be 1–255 characters, got ${namespace.length}`);
+  }
+  if (namespace.startsWith('AWS/')) {
+    throw new Error(`namespace must not start with "AWS/" (reserved for AWS services), got "${namespace}"`);
+  }
+  if (!/^[^:]*$/.test(namespace) || /[^\x20-\x7e]/.test(namespace)) {
+    throw new Error(`namespace must be printable ASCII without ":", got "${namespace}"`);
+  }
+}
