@@ -1,0 +1,197 @@
+/** The agent loop: poll TMDE, sample, queue datums, flush on an interval, REPORT at shutdown. */
+import type { Config } from './config';
+import { regionFromArn } from './formulas';
+import { Condition, errorText, log } from './log';
+import type { Publisher } from './publisher';
+import { formatReport, ReportTracker } from './report';
+import { Sampler } from './sampler';
+import { TmdeClient } from './tmde';
+import type { TaskStats, TmdeTask } from './types';
+
+export interface AgentDeps {
+  /** Creates the publisher once the task (and so the region) is known. */
+  makePublisher: (task: TmdeTask | undefined) => Publisher;
+  print: (line: string) => void;
+  now?: () => number;
+}
+
+export class Agent {
+  readonly report: ReportTracker;
+  private readonly sampler: Sampler;
+  private readonly tmde?: TmdeClient;
+  private publisher?: Publisher;
+  private task?: TmdeTask;
+  private selfName?: string;
+  private pollTimer?: NodeJS.Timeout;
+  private flushTimer?: NodeJS.Timeout;
+  private stopping = false;
+  private polling?: Promise<void>;
+  private readonly statsFailures = new Condition('task metadata endpoint /task/stats unavailable');
+  private readonly taskFailures = new Condition('task metadata endpoint /task unavailable');
+  private readonly now: () => number;
+  /** Extra per-poll hooks (the /proc source). */
+  readonly onPoll: Array<() => void> = [];
+
+  constructor(private readonly cfg: Config, private readonly deps: AgentDeps) {
+    this.now = deps.now ?? Date.now;
+    this.report = new ReportTracker(cfg.appContainer);
+    this.sampler = new Sampler({
+      serviceName: cfg.serviceName,
+      appContainer: cfg.appContainer,
+      runDuration: cfg.runDuration,
+    });
+    if (cfg.metadataUri) this.tmde = new TmdeClient(cfg.metadataUri, cfg.metadataTimeoutMs);
+  }
+
+  get currentTask(): TmdeTask | undefined { return this.task; }
+  get agentContainerName(): string | undefined { return this.selfName; }
+
+  start(): void {
+    if (!this.tmde) {
+      log('warn', 'ECS_CONTAINER_METADATA_URI_V4 is not set: no metrics will be published; idling until SIGTERM');
+      // Keep the event loop alive while idle.
+      this.pollTimer = setInterval(() => undefined, 1_000_000_000);
+      return;
+    }
+    log('info', 'fargate-monitor agent started', {
+      namespace: this.cfg.namespace,
+      publisher: this.cfg.publisher,
+      pollIntervalMs: this.cfg.pollIntervalMs,
+      flushIntervalMs: this.cfg.flushIntervalMs,
+      procfs: this.cfg.procfs,
+    });
+    this.schedulePoll(0);
+    this.flushTimer = setInterval(() => { void this.flush(); }, this.cfg.flushIntervalMs);
+  }
+
+  getPublisher(): Publisher {
+    this.publisher ??= this.deps.makePublisher(this.task);
+    return this.publisher;
+  }
+
+  private schedulePoll(delay: number): void {
+    if (this.stopping) return;
+    this.pollTimer = setTimeout(() => {
+      this.polling = this.poll().catch((e) => log('error', `poll failed unexpectedly: ${errorText(e)}`));
+      void this.polling.finally(() => this.schedulePoll(this.cfg.pollIntervalMs));
+    }, delay);
+  }
+
+  private async refreshTask(signal?: AbortSignal): Promise<void> {
+    if (!this.tmde) return;
+    try {
+      const t = await this.tmde.task(signal);
+      if (!t || typeof t !== 'object' || Array.isArray(t)) throw new Error('/task did not return a JSON object');
+      this.task = t;
+      this.report.setTask(t);
+      this.taskFailures.ok();
+    } catch (e) {
+      this.taskFailures.fail(errorText(e));
+    }
+  }
+
+  /** One poll: stats (and /task when needed), de-duplicated on `read`. */
+  async poll(signal?: AbortSignal): Promise<void> {
+    if (!this.tmde) return;
+    for (const hook of this.onPoll) {
+      try { hook(); } catch (e) { log('error', `poll hook failed: ${errorText(e)}`); }
+    }
+    if (this.selfName === undefined) {
+      try {
+        const me = await this.tmde.container(signal);
+        if (me && typeof me.Name === 'string') this.selfName = me.Name;
+      } catch { /* the stats failure below reports the endpoint problem */ }
+    }
+    let stats: TaskStats;
+    try {
+      const s = await this.tmde.taskStats(signal);
+      if (!s || typeof s !== 'object' || Array.isArray(s)) throw new Error('/task/stats did not return a JSON object');
+      stats = s;
+      this.statsFailures.ok();
+    } catch (e) {
+      this.statsFailures.fail(errorText(e));
+      if (!this.task) await this.refreshTask(signal);
+      return;
+    }
+    const known = new Set((this.task?.Containers ?? []).map((c) => c?.DockerId));
+    const unknownIds = Object.keys(stats).some((id) => !known.has(id));
+    const refreshed = !this.task || unknownIds;
+    if (refreshed) await this.refreshTask(signal);
+    let out = this.sampler.ingest(this.task, stats, this.selfName, this.now());
+    if (out && !refreshed) {
+      // A new sample: refresh /task too (exit codes, restarts) — at the TMDE refresh rate, not every poll.
+      await this.refreshTask(signal);
+    }
+    if (!out) return;
+    if (out.resets.length > 0) log('info', 'CPU counter went backwards (container restart?): re-baselined', { containers: out.resets });
+    this.report.addSample(out.task.timestampMs, out.task.memoryMiB);
+    this.report.addCpu(out.task.cpuPercent);
+    if (out.datums.length > 0) this.getPublisher().add(out.datums);
+    out = undefined;
+  }
+
+  async flush(signal?: AbortSignal): Promise<void> {
+    if (!this.publisher) return;
+    await this.publisher.flush(signal);
+  }
+
+  /** SIGTERM: last sample, flush, REPORT — all within the shutdown deadline. Never throws. */
+  async shutdown(): Promise<void> {
+    await this.shutdownSteps();
+    this.printReport();
+  }
+
+  /** Last sample and final flush, bounded by the shutdown deadline; the caller prints the REPORT. */
+  async shutdownSteps(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    const t0 = this.now();
+    const deadline = t0 + this.cfg.shutdownTimeoutMs;
+    clearTimeout(this.pollTimer);
+    clearInterval(this.pollTimer);
+    clearInterval(this.flushTimer);
+    const remaining = () => deadline - this.now();
+    try {
+      if (this.tmde) {
+        // Let a running poll finish briefly, then take a last sample.
+        if (this.polling) await withTimeout(this.polling, Math.min(1000, remaining() / 4));
+        const ac = new AbortController();
+        const t = setTimeout(() => ac.abort(), Math.max(100, Math.min(3000, remaining() / 3)));
+        try {
+          await this.poll(ac.signal);
+          await this.refreshTask(ac.signal);
+        } finally { clearTimeout(t); }
+      }
+      if (this.publisher) {
+        const budget = remaining() - 500;
+        if (budget > 0) {
+          const ac = new AbortController();
+          const t = setTimeout(() => ac.abort(), budget);
+          try { await withTimeout(this.publisher.flush(ac.signal), budget + 50); } finally { clearTimeout(t); }
+          if (this.publisher.pending() > 0) log('warn', `shutdown: ${this.publisher.pending()} datum(s) could not be sent`);
+        }
+      }
+    } catch (e) {
+      log('error', `shutdown: ${errorText(e)}`);
+    }
+    try { this.publisher?.close(); } catch { /* ignore */ }
+    this.tmde?.close();
+  }
+
+  printReport(): void {
+    const [text, json] = formatReport(this.report.data(this.selfName, this.now()));
+    this.deps.print(text);
+    this.deps.print(json);
+  }
+
+  regionHint(): string | undefined {
+    return regionFromArn(this.task?.TaskARN) ?? regionFromArn(this.task?.Cluster);
+  }
+}
+
+export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {
+  return new Promise((resolve) => {
+    const t = setTimeout(() => resolve(undefined), Math.max(0, ms));
+    p.then((v) => { clearTimeout(t); resolve(v); }, () => { clearTimeout(t); resolve(undefined); });
+  });
+}

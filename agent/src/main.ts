@@ -1,0 +1,62 @@
+/**
+ * fargate-monitor sidecar agent entry point. Reads ECS Task Metadata Endpoint v4, publishes task- and
+ * container-level CPU/memory metrics, prints a REPORT at SIGTERM and always exits 0.
+ */
+import { Agent } from './agent';
+import { loadConfig } from './config';
+import { errorText, log } from './log';
+import type { Publisher } from './publisher';
+import { CloudWatchPublisher } from './publisher-cloudwatch';
+
+function main(): void {
+  process.on('uncaughtException', (e) => log('error', `uncaught exception (continuing): ${errorText(e)}`));
+  process.on('unhandledRejection', (e) => log('error', `unhandled rejection (continuing): ${errorText(e)}`));
+
+  const cfg = loadConfig(process.env, (message, fields) => log('warn', message, fields));
+  let reported = false;
+  const print = (line: string) => { process.stdout.write(line + '\n'); };
+
+  const agent: Agent = new Agent(cfg, {
+    print,
+    makePublisher: (): Publisher => new CloudWatchPublisher({
+      namespace: cfg.namespace,
+      maxBufferedDatums: cfg.bufferMaxDatums,
+      region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || agent.regionHint(),
+    }),
+  });
+
+  const exit = () => {
+    // Let stdout drain; stdout to a pipe is asynchronous in Node.
+    process.stdout.write('', () => process.exit(0));
+    setTimeout(() => process.exit(0), 200).unref();
+  };
+
+  let signalled = false;
+  const onSignal = (sig: string) => {
+    if (signalled) return;
+    signalled = true;
+    log('info', `${sig} received: last sample, flush, REPORT`, { shutdownTimeoutMs: cfg.shutdownTimeoutMs });
+    // Hard deadline: the REPORT goes out and the process exits 0 even if everything else hangs.
+    setTimeout(() => {
+      if (!reported) {
+        reported = true;
+        log('warn', 'shutdown deadline reached: printing the REPORT with what is known');
+        agent.printReport();
+      }
+      exit();
+    }, Math.max(100, cfg.shutdownTimeoutMs - 300)).unref();
+    void agent.shutdownSteps().then(() => {
+      if (!reported) {
+        reported = true;
+        agent.printReport();
+      }
+      exit();
+    });
+  };
+  process.on('SIGTERM', () => onSignal('SIGTERM'));
+  process.on('SIGINT', () => onSignal('SIGINT'));
+
+  agent.start();
+}
+
+main();
