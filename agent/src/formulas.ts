@@ -15,14 +15,27 @@ const TS_RE = /^(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d+))?(Z|[+-]\d\d:\d\d)$/;
  * Returns undefined for anything unparsable or before 1970 (`0001-01-01T00:00:00Z` marks "no previous read").
  */
 export function parseTimestampMs(value: unknown): number | undefined {
+  const p = parseTimestampParts(value);
+  return p ? p[0] + p[1] : undefined;
+}
+
+/** [whole epoch ms, sub-ms fraction in ms] — kept apart so differences keep nanosecond precision. */
+function parseTimestampParts(value: unknown): [number, number] | undefined {
   if (typeof value !== 'string') return undefined;
   const m = TS_RE.exec(value.trim());
   if (!m) return undefined;
-  const whole = Date.parse(`${m[1]}${m[3]}`);
-  if (!Number.isFinite(whole) || whole < 0) return undefined;
-  const frac = m[2] ? Number(`0.${m[2]}`) * 1000 : 0;
-  const ms = whole + frac;
-  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
+  const digits = (m[2] ?? '').padEnd(9, '0').slice(0, 9);
+  const whole = Date.parse(`${m[1]}.${digits.slice(0, 3)}${m[3]}`);
+  if (!Number.isFinite(whole) || whole <= 0) return undefined;
+  return [whole, Number(digits.slice(3)) / 1e6];
+}
+
+/** `b − a` in ms at nanosecond precision; undefined when either does not parse. */
+export function timestampDiffMs(a: unknown, b: unknown): number | undefined {
+  const pa = parseTimestampParts(a);
+  const pb = parseTimestampParts(b);
+  if (!pa || !pb) return undefined;
+  return (pb[0] - pa[0]) + (pb[1] - pa[1]);
 }
 
 export function isFiniteNumber(v: unknown): v is number {
@@ -105,20 +118,18 @@ function coresOver(deltaCpuNs: number, deltaMs: number): CpuResult {
 export function cpuCoresWithinSample(s: ContainerStats): CpuResult {
   const cur = totalUsage(s.cpu_stats);
   const pre = totalUsage(s.precpu_stats);
-  const read = parseTimestampMs(s.read);
-  const preread = parseTimestampMs(s.preread);
-  if (cur === undefined || pre === undefined || pre === 0 || read === undefined || preread === undefined) return { kind: 'none' };
-  return coresOver(cur - pre, read - preread);
+  const dt = timestampDiffMs(s.preread, s.read);
+  if (cur === undefined || pre === undefined || pre === 0 || dt === undefined) return { kind: 'none' };
+  return coresOver(cur - pre, dt);
 }
 
 /** CPU cores between two entries of the same container with distinct `read`s (`prev` older). */
 export function cpuCoresBetween(prev: ContainerStats, cur: ContainerStats): CpuResult {
   const a = totalUsage(prev.cpu_stats);
   const b = totalUsage(cur.cpu_stats);
-  const ta = parseTimestampMs(prev.read);
-  const tb = parseTimestampMs(cur.read);
-  if (a === undefined || b === undefined || ta === undefined || tb === undefined || tb <= ta) return { kind: 'none' };
-  const r = coresOver(b - a, tb - ta);
+  const dt = timestampDiffMs(prev.read, cur.read);
+  if (a === undefined || b === undefined || dt === undefined || dt <= 0) return { kind: 'none' };
+  const r = coresOver(b - a, dt);
   return r.kind === 'ok' ? { ...r, method: 'history' } : r;
 }
 
