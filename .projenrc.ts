@@ -53,7 +53,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     dirs: ['lib'],
     devdirs: ['test', 'agent', 'bench', '.projenrc.ts'],
   },
-  gitignore: ['/cdk.out/', '/agent/dist/', '.moto/'],
+  gitignore: ['/cdk.out/', '/agent/dist/'],
 });
 
 // The agent is plain TypeScript bundled by esbuild into one file the Dockerfile copies (no build in Docker).

@@ -8,9 +8,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { MonitoredScheduledTask } from '../lib';
 import { ExampleStack } from './example/example-stack';
 import { minimalProps } from './support/stacks';
-import { MonitoredScheduledTask } from '../lib';
 
 /** Synthesizes the stack into a fresh directory and returns the template path. */
 function synthToFile(build: (app: App) => Stack): { app: App; stack: Stack; templatePath: string } {

@@ -3,9 +3,9 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { AGENT_CONTAINER_NAME, MonitoredScheduledTask, MonitoredScheduledTaskProps } from '../lib';
 import { ExampleStack } from './example/example-stack';
 import { maskAssetHashes, minimalProps, newStack } from './support/stacks';
-import { AGENT_CONTAINER_NAME, MonitoredScheduledTask, MonitoredScheduledTaskProps } from '../lib';
 
 function synth(props: MonitoredScheduledTaskProps = minimalProps()): { stack: Stack; task: MonitoredScheduledTask; template: Template } {
   const stack = newStack();
@@ -84,8 +84,12 @@ describe('task definition', () => {
       },
     }));
     expect(byName(template, 'app')).toMatchObject({
-      Command: ['run', '--fast'], Environment: [{ Name: 'A', Value: '1' }], User: '65534',
-      ReadonlyRootFilesystem: true, Memory: 512, StopTimeout: 90,
+      Command: ['run', '--fast'],
+      Environment: [{ Name: 'A', Value: '1' }],
+      User: '65534',
+      ReadonlyRootFilesystem: true,
+      Memory: 512,
+      StopTimeout: 90,
     });
   });
 });
@@ -163,8 +167,12 @@ describe('alarms', () => {
   test('memory alarm watches the task against its memory, or the app against its own limit', () => {
     const task = synth(minimalProps({ memoryThresholdPercent: 80 }));
     expect(alarm(task.template, 'MemoryAlarm')).toMatchObject({
-      MetricName: 'MemoryUtilization', Statistic: 'Maximum', Threshold: 80, Period: 30,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold', EvaluationPeriods: 1,
+      MetricName: 'MemoryUtilization',
+      Statistic: 'Maximum',
+      Threshold: 80,
+      Period: 30,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      EvaluationPeriods: 1,
     });
     const dims = alarm(task.template, 'MemoryAlarm').Dimensions.map((d: any) => d.Name).sort();
     expect(dims).toEqual(['ClusterName', 'TaskDefinitionFamily']);
@@ -177,8 +185,13 @@ describe('alarms', () => {
     const { template } = synth();
     const a = alarm(template, 'FailedRunAlarm');
     expect(a).toMatchObject({
-      Namespace: 'AWS/Events', MetricName: 'TriggeredRules', Statistic: 'Sum', Period: 60, Threshold: 1,
-      ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+      Namespace: 'AWS/Events',
+      MetricName: 'TriggeredRules',
+      Statistic: 'Sum',
+      Period: 60,
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
     });
     expect(a.Dimensions).toEqual([{ Name: 'RuleName', Value: { Ref: expect.stringMatching(/^JobRunEventsFailed/) } }]);
   });
@@ -193,7 +206,9 @@ describe('alarms', () => {
   test('schedule-failed alarm watches the dead-letter queue', () => {
     const { template } = synth();
     expect(alarm(template, 'ScheduleFailedAlarm')).toMatchObject({
-      Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1,
+      Namespace: 'AWS/SQS',
+      MetricName: 'ApproximateNumberOfMessagesVisible',
+      Threshold: 1,
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^JobDeadLetterQueue/), 'QueueName'] } }],
     });
   });
@@ -206,8 +221,13 @@ describe('alarms', () => {
   ])('missed-run alarm: %s', (_name, schedule, missedRunWindow, period, periods) => {
     const { template } = synth(minimalProps({ schedule, missedRunWindow }));
     expect(alarm(template, 'MissedRunAlarm')).toMatchObject({
-      MetricName: 'TriggeredRules', Period: period, EvaluationPeriods: periods, DatapointsToAlarm: periods,
-      ComparisonOperator: 'LessThanThreshold', Threshold: 1, TreatMissingData: 'breaching',
+      MetricName: 'TriggeredRules',
+      Period: period,
+      EvaluationPeriods: periods,
+      DatapointsToAlarm: periods,
+      ComparisonOperator: 'LessThanThreshold',
+      Threshold: 1,
+      TreatMissingData: 'breaching',
     });
   });
 

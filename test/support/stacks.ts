@@ -1,4 +1,4 @@
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { MonitoredScheduledTaskProps } from '../../lib';
@@ -11,7 +11,7 @@ export function newStack(id = 'TestStack'): Stack {
 /** The smallest valid props: the image and the schedule. */
 export function minimalProps(overrides: Partial<MonitoredScheduledTaskProps> = {}): MonitoredScheduledTaskProps {
   return {
-    schedule: scheduler.ScheduleExpression.rate(require('aws-cdk-lib').Duration.hours(1)),
+    schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)),
     container: { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox:1.37') },
     ...overrides,
   };
