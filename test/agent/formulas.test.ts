@@ -2,13 +2,13 @@
  * The pure formulas against EVERY recorded TMDE payload in test/fixtures/task-metadata. Expected numbers are
  * written out from the raw fields (arithmetic in comments), never obtained by calling the code under test.
  */
+import { fixtureNames, loadFixture } from './support/payloads';
 import {
   clusterName, cpuCores, cpuCoresDocker, cpuCoresWithinSample, cpuPercentOfTask, findAppContainer, isStatsEntry,
   memoryWorkingSetBytes, parseTimestampMs, regionFromArn, statsMemoryLimitBytes,
 } from '../../agent/src/formulas';
 import { Sampler } from '../../agent/src/sampler';
 import type { ContainerStats, Datum } from '../../agent/src/types';
-import { fixtureNames, loadFixture } from './support/payloads';
 
 const MiB = 1048576;
 
@@ -209,7 +209,8 @@ describe('ecs_exporter EC2 (cgroup v2, {} entry, 1 s windows)', () => {
   });
   test('sampler with a synthetic /task (EC2 task, no task-level limits): container metrics only where computable', () => {
     const task = {
-      Cluster: 'ec2-cluster', Family: 'fam',
+      Cluster: 'ec2-cluster',
+      Family: 'fam',
       Containers: [{ DockerId: a, Name: 'a', Limits: { Memory: 256 } }, { DockerId: b, Name: 'b' }, { DockerId: empty, Name: 'gone' }],
     };
     const out = new Sampler({ runDuration: true }).ingest(task, stats, undefined, Date.now())!;
