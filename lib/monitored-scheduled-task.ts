@@ -323,10 +323,18 @@ export class MonitoredScheduledTask extends Construct {
       removalPolicy: RemovalPolicy.RETAIN,
     });
 
+    if (props.procfsSampling && props.platformVersion && !Token.isUnresolved(props.platformVersion)
+      && /^1\.[0-3]\./.test(props.platformVersion)) {
+      throw new Error(`procfsSampling needs Fargate platform version 1.4.0 or later (pidMode task), got platformVersion ${props.platformVersion}`);
+    }
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu,
       memoryLimitMiB,
       family: props.family,
+      ...(props.procfsSampling ? {
+        pidMode: ecs.PidMode.TASK,
+        runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture: ecs.CpuArchitecture.X86_64 },
+      } : {}),
     });
     this.appContainer = this.taskDefinition.addContainer('App', {
       containerName,
@@ -350,6 +358,8 @@ export class MonitoredScheduledTask extends Construct {
       namespace: props.namespace,
       agentImage: props.agentImage,
       agentMemoryLimitMiB: props.agentMemoryLimitMiB,
+      metricsPublisher: props.metricsPublisher,
+      procfsSampling: props.procfsSampling,
     });
     this.agentContainer = agent.container;
 

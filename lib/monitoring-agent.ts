@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { MetricsPublisher } from './metrics-publisher';
 import { DEFAULT_NAMESPACE } from './task-metrics';
 
 /** Container name of the agent sidecar in the task definition. */
@@ -28,6 +29,28 @@ export interface MonitoringAgentOptions {
    * script on Node 22 Alpine; `cdk synth` stages it without Docker, `cdk deploy` builds and pushes it)
    */
   readonly agentImage?: ecs.ContainerImage;
+
+  /**
+   * How the agent delivers metrics: PutMetricData calls, or Embedded Metric Format log lines.
+   *
+   * @default MetricsPublisher.putMetricData()
+   */
+  readonly metricsPublisher?: MetricsPublisher;
+
+  /**
+   * Also sample `/proc` every second for CPU and resident memory.
+   *
+   * Fargate refreshes the metadata endpoint's stats only about every 10 s, so a 10 s average hides short CPU
+   * bursts and memory peaks. With this on, the task shares one PID namespace (`pidMode: task`, Fargate platform
+   * 1.4+, Linux), so the agent sees every process of the task in `/proc` (read-only, world-readable files; it gets
+   * no capability to signal or trace them). It publishes `CPUUtilization` at 1-second resolution from `utime`+`stime`
+   * and uses 1-second resident memory for the REPORT's peak, while `MemoryUtilized`/`MemoryUtilization` against the
+   * limit still come from the metadata endpoint. If processes cannot be mapped to containers, it falls back to the
+   * endpoint and logs why once.
+   *
+   * @default false
+   */
+  readonly procfsSampling?: boolean;
 
   /**
    * Hard memory limit of the agent container, MiB. Should the agent ever exceed it, only the agent is stopped
@@ -93,12 +116,18 @@ export class MonitoringAgent extends Construct {
       throw new Error(`agentMemoryLimitMiB must be an integer of at least 64 (MiB), got ${memoryLimitMiB}`);
     }
 
+    const publisher = props.metricsPublisher ?? MetricsPublisher.putMetricData();
+    if (props.procfsSampling && props.taskDefinition.pidMode !== ecs.PidMode.TASK) {
+      throw new Error('procfsSampling needs the task definition to have pidMode TASK (ecs.PidMode.TASK), so the agent sees the task\'s processes');
+    }
     const environment: { [key: string]: string } = {
       FARGATE_MONITOR_NAMESPACE: this.namespace,
       FARGATE_MONITOR_APP_CONTAINER: props.appContainer.containerName,
     };
     if (props.serviceName !== undefined) environment.FARGATE_MONITOR_SERVICE_NAME = props.serviceName;
     if (props.publishRunDuration === false) environment.FARGATE_MONITOR_RUN_DURATION = 'false';
+    if (publisher.name !== 'cloudwatch') environment.FARGATE_MONITOR_PUBLISHER = publisher.name;
+    if (props.procfsSampling) environment.FARGATE_MONITOR_PROCFS = 'true';
 
     this.container = props.taskDefinition.addContainer('Agent', {
       containerName: AGENT_CONTAINER_NAME,
@@ -116,20 +145,22 @@ export class MonitoringAgent extends Construct {
       condition: ecs.ContainerDependencyCondition.START,
     });
 
-    props.taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({
-      sid: 'PutMetricDataToOwnNamespace',
-      actions: ['cloudwatch:PutMetricData'],
-      // PutMetricData has no resource-level permissions; the namespace condition is the scope.
-      resources: ['*'],
-      conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } },
-    }));
+    if (publisher.name === 'cloudwatch') {
+      props.taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({
+        sid: 'PutMetricDataToOwnNamespace',
+        actions: ['cloudwatch:PutMetricData'],
+        // PutMetricData has no resource-level permissions; the namespace condition is the scope.
+        resources: ['*'],
+        conditions: { StringEquals: { 'cloudwatch:namespace': this.namespace } },
+      }));
+      // cdk-nag (AwsSolutions) finding this statement raises, acknowledged with why.
+      Validations.of(props.taskDefinition.taskRole).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited by the ' +
+          'cloudwatch:namespace condition to the agent\'s namespace.',
+      });
+    }
 
-    // cdk-nag (AwsSolutions) findings this wiring always raises, acknowledged with why.
-    Validations.of(props.taskDefinition.taskRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'cloudwatch:PutMetricData supports no resource-level permissions; the statement is limited by the ' +
-        'cloudwatch:namespace condition to the agent\'s namespace.',
-    });
     Validations.of(props.taskDefinition).acknowledge({
       id: 'AwsSolutions-ECS2',
       reason: 'The agent is configured by plain, non-secret FARGATE_MONITOR_* environment variables (namespace, ' +

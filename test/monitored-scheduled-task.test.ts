@@ -2,8 +2,9 @@ import { App, Duration, Stack, TimeZone } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { AGENT_CONTAINER_NAME, MonitoredScheduledTask, MonitoredScheduledTaskProps } from '../lib';
+import { AGENT_CONTAINER_NAME, MetricsPublisher, MonitoredScheduledTask, MonitoredScheduledTaskProps, MonitoringAgent } from '../lib';
 import { ExampleStack } from './example/example-stack';
 import { maskAssetHashes, minimalProps, newStack } from './support/stacks';
 
@@ -91,6 +92,49 @@ describe('task definition', () => {
       Memory: 512,
       StopTimeout: 90,
     });
+  });
+});
+
+describe('agent options', () => {
+  test('procfsSampling shares the PID namespace (pidMode task, Linux) and turns the /proc source on', () => {
+    const { template } = synth(minimalProps({ procfsSampling: true }));
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', {
+      PidMode: 'task',
+      RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'X86_64' },
+    });
+    const env = Object.fromEntries(byName(template, AGENT_CONTAINER_NAME).Environment.map((e: any) => [e.Name, e.Value]));
+    expect(env.FARGATE_MONITOR_PROCFS).toBe('true');
+  });
+
+  test('without procfsSampling the task keeps its own PID namespaces', () => {
+    const { template } = synth();
+    const def = Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as any;
+    expect(def.Properties.PidMode).toBeUndefined();
+  });
+
+  test('Embedded Metric Format: the agent logs metrics and the task role gets no PutMetricData', () => {
+    const { template } = synth(minimalProps({ metricsPublisher: MetricsPublisher.embeddedMetricFormat() }));
+    const env = Object.fromEntries(byName(template, AGENT_CONTAINER_NAME).Environment.map((e: any) => [e.Name, e.Value]));
+    expect(env.FARGATE_MONITOR_PUBLISHER).toBe('emf');
+    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('cloudwatch:PutMetricData');
+  });
+
+  test('procfsSampling on an older platform version fails at synth', () => {
+    expect(() => synth(minimalProps({ procfsSampling: true, platformVersion: ecs.FargatePlatformVersion.VERSION1_3 })))
+      .toThrow(/procfsSampling needs Fargate platform version 1.4.0 or later/);
+  });
+
+  test('MonitoringAgent on a task definition without pidMode task refuses procfsSampling', () => {
+    const stack = newStack();
+    const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Def');
+    const app = taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('x') });
+    expect(() => new MonitoringAgent(stack, 'Agent', {
+      taskDefinition,
+      appContainer: app,
+      logGroup: new logs.LogGroup(stack, 'Logs'),
+      procfsSampling: true,
+      agentImage: ecs.ContainerImage.fromRegistry('agent'),
+    })).toThrow(/procfsSampling needs the task definition to have pidMode TASK/);
   });
 });
 

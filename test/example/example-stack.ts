@@ -65,6 +65,7 @@ export class ExampleStack extends Stack {
       namespace: 'Example/NightlyBatch',
       memoryThresholdPercent: 85,
       maxRunDuration: Duration.minutes(30),
+      procfsSampling: true,
       logRetention: logs.RetentionDays.ONE_YEAR,
       logEncryptionKey: key,
       alarmActions: [new cw_actions.SnsAction(alarmTopic)],
