@@ -1,24 +1,38 @@
 /** The agent loop: poll TMDE, sample, queue datums, flush on an interval, REPORT at shutdown. */
 import type { Config } from './config';
-import { regionFromArn } from './formulas';
+import { BYTES_PER_MIB, cpuPercentOfTask, regionFromArn, taskVcpu } from './formulas';
 import { Condition, errorText, log } from './log';
+import { ProcfsSource } from './procfs';
 import type { Publisher } from './publisher';
 import { formatReport, ReportTracker } from './report';
 import { Sampler } from './sampler';
 import { TmdeClient } from './tmde';
-import type { TaskStats, TmdeTask } from './types';
+import type { Datum, TaskStats, TmdeContainer, TmdeTask } from './types';
+
+/** What the agent needs from a TMDE client (tests and the soak test inject an in-memory one). */
+export interface TmdeSource {
+  container(signal?: AbortSignal): Promise<TmdeContainer>;
+  task(signal?: AbortSignal): Promise<TmdeTask>;
+  taskStats(signal?: AbortSignal): Promise<TaskStats>;
+  close(): void;
+}
 
 export interface AgentDeps {
   /** Creates the publisher once the task (and so the region) is known. */
   makePublisher: (task: TmdeTask | undefined) => Publisher;
   print: (line: string) => void;
   now?: () => number;
+  tmde?: TmdeSource;
 }
 
 export class Agent {
   readonly report: ReportTracker;
   private readonly sampler: Sampler;
-  private readonly tmde?: TmdeClient;
+  private readonly tmde?: TmdeSource;
+  private readonly procfs?: ProcfsSource;
+  private procfsMode: 'off' | 'procfs' | 'tmde' = 'off';
+  private procfsReason?: string;
+  private selfDockerId?: string;
   private publisher?: Publisher;
   private task?: TmdeTask;
   private selfName?: string;
@@ -29,8 +43,6 @@ export class Agent {
   private readonly statsFailures = new Condition('task metadata endpoint /task/stats unavailable');
   private readonly taskFailures = new Condition('task metadata endpoint /task unavailable');
   private readonly now: () => number;
-  /** Extra per-poll hooks (the /proc source). */
-  readonly onPoll: Array<() => void> = [];
 
   constructor(private readonly cfg: Config, private readonly deps: AgentDeps) {
     this.now = deps.now ?? Date.now;
@@ -40,7 +52,9 @@ export class Agent {
       appContainer: cfg.appContainer,
       runDuration: cfg.runDuration,
     });
-    if (cfg.metadataUri) this.tmde = new TmdeClient(cfg.metadataUri, cfg.metadataTimeoutMs);
+    if (deps.tmde) this.tmde = deps.tmde;
+    else if (cfg.metadataUri) this.tmde = new TmdeClient(cfg.metadataUri, cfg.metadataTimeoutMs);
+    if (cfg.procfs && this.tmde) this.procfs = new ProcfsSource(cfg.procRoot);
   }
 
   get currentTask(): TmdeTask | undefined { return this.task; }
@@ -93,13 +107,11 @@ export class Agent {
   /** One poll: stats (and /task when needed), de-duplicated on `read`. */
   async poll(signal?: AbortSignal): Promise<void> {
     if (!this.tmde) return;
-    for (const hook of this.onPoll) {
-      try { hook(); } catch (e) { log('error', `poll hook failed: ${errorText(e)}`); }
-    }
     if (this.selfName === undefined) {
       try {
         const me = await this.tmde.container(signal);
         if (me && typeof me.Name === 'string') this.selfName = me.Name;
+        if (me && typeof me.DockerId === 'string') this.selfDockerId = me.DockerId;
       } catch { /* the stats failure below reports the endpoint problem */ }
     }
     let stats: TaskStats;
@@ -111,12 +123,15 @@ export class Agent {
     } catch (e) {
       this.statsFailures.fail(errorText(e));
       if (!this.task) await this.refreshTask(signal);
+      this.procfsStep();
       return;
     }
     const known = new Set((this.task?.Containers ?? []).map((c) => c?.DockerId));
     const unknownIds = Object.keys(stats).some((id) => !known.has(id));
     const refreshed = !this.task || unknownIds;
     if (refreshed) await this.refreshTask(signal);
+    // /proc first: it decides whether TMDE CPU is published for this sample.
+    this.procfsStep();
     let out = this.sampler.ingest(this.task, stats, this.selfName, this.now());
     if (out && !refreshed) {
       // A new sample: refresh /task too (exit codes, restarts) — at the TMDE refresh rate, not every poll.
@@ -125,9 +140,60 @@ export class Agent {
     if (!out) return;
     if (out.resets.length > 0) log('info', 'CPU counter went backwards (container restart?): re-baselined', { containers: out.resets });
     this.report.addSample(out.task.timestampMs, out.task.memoryMiB);
-    this.report.addCpu(out.task.cpuPercent);
+    if (this.procfsMode !== 'procfs') this.report.addCpu(out.task.cpuPercent);
     if (out.datums.length > 0) this.getPublisher().add(out.datums);
     out = undefined;
+  }
+
+  /** /proc sample (when enabled): 1 s CPUUtilization and resident memory; falls back to TMDE CPU with one log line. */
+  private procfsStep(): void {
+    try {
+      this.procfsSample();
+    } catch (e) {
+      log('error', `/proc sample failed: ${errorText(e)}`);
+    }
+  }
+
+  private procfsSample(): void {
+    if (!this.procfs || !this.task) return;
+    const containers = this.sampler.monitoredContainers(this.task);
+    const r = this.procfs.sample(containers.map((c) => c.DockerId!), this.selfDockerId);
+    if (r.status === 'unavailable') {
+      if (this.procfsMode !== 'tmde' || this.procfsReason !== r.reason) {
+        log('warn', `/proc source unavailable, using the metadata endpoint for CPU: ${r.reason}`);
+        this.procfsReason = r.reason;
+      }
+      this.procfsMode = 'tmde';
+      this.sampler.setPublishCpu(true);
+      return;
+    }
+    if (this.procfsMode !== 'procfs') {
+      log('info', `/proc source active: CPUUtilization at ${this.cfg.pollIntervalMs} ms from /proc`, {
+        containers: r.containers.length, processes: r.containers.reduce((a, c) => a + c.pids, 0),
+      });
+      this.procfsMode = 'procfs';
+      this.procfsReason = undefined;
+      this.sampler.setPublishCpu(false);
+    }
+    this.report.addProcfsMemory(r.taskRssBytes / BYTES_PER_MIB);
+    const vcpu = taskVcpu(this.task);
+    if (r.taskCores === undefined || vcpu === undefined) return;
+    const base = this.sampler.taskDimensions(this.task);
+    const ts = r.timestampMs;
+    const datums: Datum[] = [];
+    const taskPct = cpuPercentOfTask(r.taskCores, vcpu);
+    if (taskPct !== undefined) {
+      datums.push({ name: 'CPUUtilization', unit: 'Percent', value: taskPct, timestampMs: ts, dimensions: base });
+      this.report.addCpu(taskPct);
+    }
+    for (const c of r.containers) {
+      const meta = containers.find((m) => m.DockerId === c.dockerId);
+      const pct = c.cores === undefined ? undefined : cpuPercentOfTask(c.cores, vcpu);
+      if (pct !== undefined) {
+        datums.push({ name: 'CPUUtilization', unit: 'Percent', value: pct, timestampMs: ts, dimensions: [...base, ['ContainerName', meta?.Name ?? c.dockerId]] });
+      }
+    }
+    if (datums.length > 0) this.getPublisher().add(datums);
   }
 
   async flush(signal?: AbortSignal): Promise<void> {

@@ -7,6 +7,7 @@ import { loadConfig } from './config';
 import { errorText, log } from './log';
 import type { Publisher } from './publisher';
 import { CloudWatchPublisher } from './publisher-cloudwatch';
+import { EmfPublisher } from './publisher-emf';
 
 function main(): void {
   process.on('uncaughtException', (e) => log('error', `uncaught exception (continuing): ${errorText(e)}`));
@@ -18,7 +19,7 @@ function main(): void {
 
   const agent: Agent = new Agent(cfg, {
     print,
-    makePublisher: (): Publisher => new CloudWatchPublisher({
+    makePublisher: (): Publisher => cfg.publisher === 'emf' ? new EmfPublisher(cfg.namespace) : new CloudWatchPublisher({
       namespace: cfg.namespace,
       maxBufferedDatums: cfg.bufferMaxDatums,
       region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || agent.regionHint(),

@@ -51,6 +51,11 @@ export class Sampler {
 
   constructor(private readonly opts: SamplerOptions) {}
 
+  /** The /proc source takes over (false) or hands back (true) publishing CPUUtilization. */
+  setPublishCpu(on: boolean): void {
+    this.opts.publishCpu = on;
+  }
+
   /** Base dimensions for task-level metrics. */
   taskDimensions(task: TmdeTask | undefined): Array<[string, string]> {
     const dims: Array<[string, string]> = [];

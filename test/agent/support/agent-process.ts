@@ -70,9 +70,9 @@ export class AgentProcess {
     return this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Parsed JSON log lines (non-REPORT). */
+  /** Parsed JSON log lines (`{"level":...}`; not the REPORT, not EMF documents). */
   logs(): Array<{ level: string; message: string; [k: string]: unknown }> {
-    return this.lines.filter((l) => l.startsWith('{') && !l.includes('"type":"REPORT"')).map((l) => JSON.parse(l));
+    return this.lines.filter((l) => l.startsWith('{"level"')).map((l) => JSON.parse(l));
   }
 
   reportText(): string | undefined {

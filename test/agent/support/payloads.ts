@@ -85,3 +85,56 @@ export function nanosMs(ts: string): number {
 export function tsMs(ts: string): number {
   return Date.parse(ts.replace(/\.(\d{3})\d*Z$/, '.$1Z')) + nanosMs(ts);
 }
+
+/**
+ * A synthetic TMDE pair (/task, stats generator) for tests that do not care about the fixture specifics: containers
+ * with fixed CPU ns per 10 s window and fixed memory usage; `next()` returns a new sample (read advances 10 s).
+ */
+export function syntheticTask(opts: {
+  cluster?: string;
+  family?: string;
+  cpu?: number;
+  memory?: number;
+  containers: Array<{ name: string; dockerId: string; cpuNsPerSample: number; usage: number; limitMiB?: number; startedAt?: string }>;
+}): { task: any; next: (mutate?: (s: any) => void) => any; samples: () => number } {
+  const startMs = Date.now() - 3_600_000;
+  const task = {
+    Cluster: opts.cluster ?? 'synthetic',
+    TaskARN: 'arn:aws:ecs:us-east-1:123456789012:task/synthetic/0123456789abcdef',
+    Family: opts.family ?? 'fam',
+    Revision: '1',
+    Limits: { CPU: opts.cpu ?? 1, Memory: opts.memory ?? 512 },
+    Containers: opts.containers.map((c) => ({
+      DockerId: c.dockerId,
+      Name: c.name,
+      Type: 'NORMAL',
+      KnownStatus: 'RUNNING',
+      Limits: c.limitMiB ? { CPU: 2, Memory: c.limitMiB } : { CPU: 2 },
+      StartedAt: c.startedAt ?? isoNs(startMs),
+    })),
+  };
+  const totals: Record<string, number> = {};
+  let n = 0;
+  let readMs = Date.now() - 600_000;
+  const next = (mutate?: (s: any) => void) => {
+    n++;
+    readMs += 10_000;
+    const s: any = {};
+    for (const c of opts.containers) {
+      const pre = totals[c.dockerId] ?? 1_000_000_000;
+      const cur = pre + c.cpuNsPerSample;
+      totals[c.dockerId] = cur;
+      s[c.dockerId] = {
+        read: isoNs(readMs),
+        preread: isoNs(readMs - 10_000),
+        name: c.name,
+        cpu_stats: { cpu_usage: { total_usage: cur }, system_cpu_usage: 1e12 + n * 2e10, online_cpus: 2 },
+        precpu_stats: { cpu_usage: { total_usage: pre }, system_cpu_usage: 1e12 + (n - 1) * 2e10, online_cpus: 2 },
+        memory_stats: { usage: c.usage, limit: 9223372036854771712, stats: { inactive_file: 0 } },
+      };
+    }
+    if (mutate) mutate(s);
+    return s;
+  };
+  return { task, next, samples: () => n };
+}

@@ -1,0 +1,162 @@
+/**
+ * The /proc source on this machine's REAL /proc: a child workload burns a known share of a core and holds a
+ * known amount of memory; the bundled agent samples it every 250 ms. The only synthetic part is the cgroup
+ * mapping (this machine is not ECS): the agent's proc root is a directory whose `<pid>/stat` and `<pid>/status`
+ * are symlinks to the live /proc/<pid> files, next to a `cgroup` file naming the app's DockerId.
+ */
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AgentProcess, ensureBundle } from './support/agent-process';
+import { FakeTmde, json } from './support/fake-tmde';
+import { syntheticTask } from './support/payloads';
+import { parseStat, parseVmRssBytes, matchDockerId } from '../../agent/src/procfs';
+
+const APP_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00-1111111111';
+const AGENT_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00-2222222222';
+
+// Burns ~30 % of one core (busy 30 ms of every 100 ms), holds 96 MiB touched memory, reports its own figures.
+const WORKLOAD = `
+const buf = Buffer.alloc(96 * 1024 * 1024, 1);
+let t0 = process.hrtime.bigint(); const c0 = process.cpuUsage();
+const report = () => { const c = process.cpuUsage(c0); const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+  process.stdout.write(JSON.stringify({ cpuSeconds: (c.user + c.system) / 1e6, wall, rss: process.memoryUsage().rss, at: Date.now(), b: buf[123] }) + '\\n'); };
+const tick = () => { const end = Date.now() + 30; while (Date.now() < end) {} setTimeout(tick, 70); };
+process.stdout.write(JSON.stringify({ ready: true, pid: process.pid }) + '\\n');
+tick(); setInterval(report, 500);
+`;
+
+function makeProcRoot(pids: Array<{ pid: number; cgroup: string }>): string {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-proc-'));
+  for (const { pid, cgroup } of pids) {
+    const d = path.join(root, String(pid));
+    fs.mkdirSync(d);
+    fs.symlinkSync(`/proc/${pid}/stat`, path.join(d, 'stat'));
+    fs.symlinkSync(`/proc/${pid}/status`, path.join(d, 'status'));
+    fs.writeFileSync(path.join(d, 'cgroup'), cgroup);
+  }
+  return root;
+}
+
+beforeAll(() => ensureBundle());
+
+test('parsers', () => {
+  // comm with spaces and a parenthesis; utime 11, stime 22, starttime 333, rss 44 pages
+  const stat = '42 (my (odd) app) S 1 42 42 0 -1 4194560 100 0 0 0 11 22 0 0 20 0 1 0 333 1000000 44 18446744073709551615';
+  expect(parseStat(stat)).toEqual({ ticks: 33, start: '333', rssPages: 44 });
+  expect(parseStat('garbage')).toBeUndefined();
+  expect(parseVmRssBytes('Name:\tx\nVmRSS:\t  2048 kB\n')).toBe(2048 * 1024);
+  expect(matchDockerId('0::/ecs/abc/' + APP_ID + '\n', [AGENT_ID, APP_ID])).toBe(APP_ID);
+  expect(matchDockerId('0::/\n', [AGENT_ID, APP_ID])).toBeNull();
+});
+
+describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
+  const cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    for (const f of cleanup.splice(0)) await f();
+  });
+
+  async function startTmde(): Promise<{ uri: string; tmde: FakeTmde }> {
+    const syn = syntheticTask({
+      cpu: 1,
+      memory: 512,
+      containers: [
+        { name: 'agent', dockerId: AGENT_ID, cpuNsPerSample: 1e8, usage: 5 * 1048576 },
+        { name: 'app', dockerId: APP_ID, cpuNsPerSample: 5e8, usage: 10 * 1048576 },
+      ],
+    });
+    let current = syn.next();
+    const tmde = new FakeTmde((p, hit) => {
+      if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
+      if (p === '/task') return json(200, syn.task);
+      if (hit % 10 === 0) current = syn.next(); // a new TMDE sample every ~10 polls, like Fargate
+      return json(200, current);
+    });
+    const uri = await tmde.start();
+    cleanup.push(() => tmde.stop());
+    return { uri, tmde };
+  }
+
+  test('CPU within ±5 points of the workload\'s own cpuUsage(), peak memory within ±10 % of its RSS', async () => {
+    const child = spawn(process.execPath, ['-e', WORKLOAD], { stdio: ['ignore', 'pipe', 'inherit'] });
+    cleanup.push(() => child.kill('SIGKILL'));
+    const reports: any[] = [];
+    let buf = '';
+    child.stdout!.on('data', (d) => {
+      buf += String(d);
+      const parts = buf.split('\n');
+      buf = parts.pop()!;
+      for (const l of parts) reports.push(JSON.parse(l));
+    });
+    while (!reports.some((r) => r.cpuSeconds !== undefined)) await new Promise((r) => setTimeout(r, 50));
+    const root = makeProcRoot([{ pid: child.pid!, cgroup: `0::/ecs/c0ffee00c0ffee00c0ffee00c0ffee00/${APP_ID}\n` }]);
+    cleanup.push(() => fs.rmSync(root, { recursive: true, force: true }));
+    const { uri } = await startTmde();
+    const agent = new AgentProcess({
+      ECS_CONTAINER_METADATA_URI_V4: uri,
+      FARGATE_MONITOR_PUBLISHER: 'emf',
+      FARGATE_MONITOR_PROCFS: 'true',
+      FARGATE_MONITOR_PROC_ROOT: root,
+      FARGATE_MONITOR_POLL_INTERVAL_MS: '250',
+      FARGATE_MONITOR_NAMESPACE: 'ProcTest',
+      AWS_REGION: 'us-east-1',
+    });
+    cleanup.push(() => agent.kill());
+    await agent.waitFor(() => agent.logs().some((l) => l.message.startsWith('/proc source active')), 10_000, '/proc source active');
+    const r0 = reports[reports.length - 1];
+    await new Promise((r) => setTimeout(r, 4_000));
+    const r1 = reports[reports.length - 1];
+    const exit = await agent.terminate();
+    expect(exit.code).toBe(0);
+
+    // The workload's own figure over [r0.at, r1.at]: Δ(user+system) / Δwall, as % of one core (task vCPU = 1).
+    const ownPct = (100 * (r1.cpuSeconds - r0.cpuSeconds)) / (r1.wall - r0.wall);
+    expect(ownPct).toBeGreaterThan(15); // sanity: the workload really burns CPU
+    const emf = agent.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
+    const appCpu = emf.filter((e) => e.ContainerName === 'app' && typeof e.CPUUtilization === 'number'
+      && e._aws.Timestamp > r0.at + 250 && e._aws.Timestamp <= r1.at);
+    expect(appCpu.length).toBeGreaterThanOrEqual(10); // 1 per 250 ms poll
+    const agentPct = appCpu.reduce((a, e) => a + e.CPUUtilization, 0) / appCpu.length;
+    expect(Math.abs(agentPct - ownPct)).toBeLessThanOrEqual(5);
+    // Task-level CPU from /proc is published too; TMDE CPU is not (the TMDE app figure would be 5 % exactly).
+    expect(emf.some((e) => e.ContainerName === undefined && typeof e.CPUUtilization === 'number')).toBe(true);
+    expect(emf.filter((e) => e.ContainerName === 'app' && e.CPUUtilization === 5)).toEqual([]);
+
+    // Peak memory: /proc RSS of the workload (TMDE said only 15 MiB for the task).
+    const rssMiB = Math.max(...reports.filter((r) => r.rss).map((r) => r.rss)) / 1048576;
+    const rep = agent.reportJson();
+    expect(rep.memorySource).toBe('procfs');
+    expect(Math.abs(rep.maxMemoryUsedMiB - rssMiB) / rssMiB).toBeLessThanOrEqual(0.10);
+    expect(rep.cpuMaxUtilizationPercent).toBeGreaterThan(0);
+  });
+
+  test('falls back to the metadata endpoint and says why, once', async () => {
+    const { uri } = await startTmde();
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-proc-empty-'));
+    cleanup.push(() => fs.rmSync(empty, { recursive: true, force: true }));
+    for (const [root, why] of [[empty, /shows only the agent's own process/], ['/proc', /no process in \/proc maps to a task container/]] as const) {
+      const agent = new AgentProcess({
+        ECS_CONTAINER_METADATA_URI_V4: uri,
+        FARGATE_MONITOR_PUBLISHER: 'emf',
+        FARGATE_MONITOR_PROCFS: 'true',
+        FARGATE_MONITOR_PROC_ROOT: root,
+        FARGATE_MONITOR_POLL_INTERVAL_MS: '50',
+        AWS_REGION: 'us-east-1',
+      });
+      cleanup.push(() => agent.kill());
+      // Two TMDE samples (≥ 20 polls) so the metadata endpoint's CPU is published.
+      await agent.waitFor(() => agent.lines.filter((l) => l.includes('"CPUUtilization"')).length >= 3, 15_000, 'TMDE CPU');
+      const exit = await agent.terminate();
+      expect(exit.code).toBe(0);
+      const warns = agent.logs().filter((l) => l.message.startsWith('/proc source unavailable'));
+      expect(warns).toHaveLength(1);
+      expect(warns[0].message).toMatch(why);
+      // The TMDE figure for app: 5e8 ns per 10 s = 0.05 cores of a 1 vCPU task = 5 %.
+      const appCpu = agent.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l)).filter((e) => e.ContainerName === 'app' && e.CPUUtilization !== undefined);
+      expect(appCpu.length).toBeGreaterThan(0);
+      for (const e of appCpu) expect(e.CPUUtilization).toBeCloseTo(5, 9);
+      expect(agent.reportJson().memorySource).toBe('tmde');
+    }
+  });
+});
