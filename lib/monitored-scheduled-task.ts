@@ -10,7 +10,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { validateFargateTaskSize } from './fargate-task-size';
 import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from './monitoring-agent';
-import { ScheduledTaskAlarms } from './scheduled-task-alarms';
+import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskDashboard } from './task-dashboard';
 import { TaskMetrics } from './task-metrics';
 import { TaskRunEvents } from './task-run-events';
@@ -97,7 +97,7 @@ export interface ScheduledTaskContainerOptions {
 /**
  * Properties of {@link MonitoredScheduledTask}.
  */
-export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions {
+export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, ScheduledTaskAlarmOptions {
   /**
    * Cluster to run the task in. Give `cluster` or `vpc`, not both.
    *
@@ -190,28 +190,6 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions {
    * @default Duration.hours(1)
    */
   readonly maxEventAge?: Duration;
-
-  /**
-   * Memory use, percent of the limit, at which the out-of-memory warning fires. Must be > 0 and ≤ 100.
-   *
-   * @default 90
-   */
-  readonly memoryThresholdPercent?: number;
-
-  /**
-   * Longest expected run: the long-run alarm fires while a run exceeds it. At least 1 minute.
-   *
-   * @default Duration.hours(1)
-   */
-  readonly maxRunDuration?: Duration;
-
-  /**
-   * Time without any completed run after which the missed-run alarm fires: a whole number of minutes (5 minutes to
-   * 1 day) or of hours (up to 7 days). Make it longer than the schedule's interval plus the longest run.
-   *
-   * @default - twice the interval for `rate()` schedules (at least 5 minutes), else 25 hours
-   */
-  readonly missedRunWindow?: Duration;
 
   /**
    * Retention of the log group both containers log to.

@@ -6,26 +6,9 @@ import { TaskMetrics } from './task-metrics';
 import { TaskRunEvents } from './task-run-events';
 
 /**
- * Properties of {@link ScheduledTaskAlarms}.
+ * Thresholds of the alarms of a scheduled task.
  */
-export interface ScheduledTaskAlarmsProps {
-  /** The agent's metrics for the task. */
-  readonly taskMetrics: TaskMetrics;
-
-  /** Run counts from ECS task state change events. */
-  readonly runEvents: TaskRunEvents;
-
-  /** Dead-letter queue of the schedule: a message there is a run EventBridge Scheduler could not start. */
-  readonly deadLetterQueue: sqs.IQueue;
-
-  /**
-   * Container whose `MemoryUtilization` the out-of-memory warning watches (use the app container when it has its
-   * own hard memory limit, since that is where it would be killed).
-   *
-   * @default - the task-level `MemoryUtilization`, against the task's memory
-   */
-  readonly memoryContainerName?: string;
-
+export interface ScheduledTaskAlarmOptions {
   /**
    * Memory use, percent of the limit, at which the out-of-memory warning fires. Must be > 0 and ≤ 100.
    *
@@ -45,9 +28,32 @@ export interface ScheduledTaskAlarmsProps {
    * or a whole number of hours up to 7 days (the CloudWatch evaluation limits). Should exceed the schedule
    * interval plus the longest run.
    *
-   * @default Duration.hours(25)
+   * @default - for MonitoredScheduledTask: twice the interval of a `rate()` schedule (at least 5 minutes), else
+   * 25 hours; for ScheduledTaskAlarms alone: 25 hours
    */
   readonly missedRunWindow?: Duration;
+}
+
+/**
+ * Properties of {@link ScheduledTaskAlarms}.
+ */
+export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions {
+  /** The agent's metrics for the task. */
+  readonly taskMetrics: TaskMetrics;
+
+  /** Run counts from ECS task state change events. */
+  readonly runEvents: TaskRunEvents;
+
+  /** Dead-letter queue of the schedule: a message there is a run EventBridge Scheduler could not start. */
+  readonly deadLetterQueue: sqs.IQueue;
+
+  /**
+   * Container whose `MemoryUtilization` the out-of-memory warning watches (use the app container when it has its
+   * own hard memory limit, since that is where it would be killed).
+   *
+   * @default - the task-level `MemoryUtilization`, against the task's memory
+   */
+  readonly memoryContainerName?: string;
 }
 
 /**
