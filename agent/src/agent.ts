@@ -1,6 +1,6 @@
 /** The agent loop: poll TMDE, sample, queue datums, flush on an interval, REPORT at shutdown. */
 import type { Config } from './config';
-import { BYTES_PER_MIB, cpuPercentOfTask, regionFromArn, taskVcpu } from './formulas';
+import { BYTES_PER_MIB, cpuPercentOfTask, isStatsEntry, regionFromArn, taskVcpu } from './formulas';
 import { Condition, errorText, log } from './log';
 import { ProcfsSource } from './procfs';
 import type { Publisher } from './publisher';
@@ -33,6 +33,9 @@ export class Agent {
   private procfsMode: 'off' | 'procfs' | 'tmde' = 'off';
   private procfsReason?: string;
   private selfDockerId?: string;
+  private lastStats?: TaskStats;
+  private lastStopped = '';
+  private taskReadAt = 0;
   private publisher?: Publisher;
   private task?: TmdeTask;
   private selfName?: string;
@@ -97,6 +100,7 @@ export class Agent {
       const t = await this.tmde.task(signal);
       if (!t || typeof t !== 'object' || Array.isArray(t)) throw new Error('/task did not return a JSON object');
       this.task = t;
+      this.taskReadAt = this.now();
       this.report.setTask(t);
       this.taskFailures.ok();
     } catch (e) {
@@ -126,17 +130,23 @@ export class Agent {
       this.procfsStep();
       return;
     }
+    const unchanged = stats === this.lastStats; // the TMDE client returns the same object for a byte-identical body
+    this.lastStats = stats;
+    if (unchanged) {
+      this.procfsStep();
+      return;
+    }
+    // /task is re-read when it is unknown, when stats name a container it does not list (restart), when a
+    // container's entry became null/{} (stopped: exit code), and at least once a minute.
     const known = new Set((this.task?.Containers ?? []).map((c) => c?.DockerId));
     const unknownIds = Object.keys(stats).some((id) => !known.has(id));
-    const refreshed = !this.task || unknownIds;
-    if (refreshed) await this.refreshTask(signal);
+    const stopped = Object.keys(stats).filter((id) => !isStatsEntry(stats[id])).join(',');
+    const due = this.now() - this.taskReadAt >= 60_000;
+    if (!this.task || unknownIds || stopped !== this.lastStopped || due) await this.refreshTask(signal);
+    this.lastStopped = stopped;
     // /proc first: it decides whether TMDE CPU is published for this sample.
     this.procfsStep();
     let out = this.sampler.ingest(this.task, stats, this.selfName, this.now());
-    if (out && !refreshed) {
-      // A new sample: refresh /task too (exit codes, restarts) — at the TMDE refresh rate, not every poll.
-      await this.refreshTask(signal);
-    }
     if (!out) return;
     if (out.resets.length > 0) log('info', 'CPU counter went backwards (container restart?): re-baselined', { containers: out.resets });
     this.report.addSample(out.task.timestampMs, out.task.memoryMiB);
@@ -159,9 +169,10 @@ export class Agent {
     const containers = this.sampler.monitoredContainers(this.task);
     const r = this.procfs.sample(containers.map((c) => c.DockerId!), this.selfDockerId);
     if (r.status === 'unavailable') {
-      if (this.procfsMode !== 'tmde' || this.procfsReason !== r.reason) {
+      // Once per kind of reason (the process count in the text may change every poll).
+      if (this.procfsMode !== 'tmde' || this.procfsReason !== r.kind) {
         log('warn', `/proc source unavailable, using the metadata endpoint for CPU: ${r.reason}`);
-        this.procfsReason = r.reason;
+        this.procfsReason = r.kind;
       }
       this.procfsMode = 'tmde';
       this.sampler.setPublishCpu(true);

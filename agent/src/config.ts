@@ -10,6 +10,7 @@ export interface Config {
   flushIntervalMs: number;
   shutdownTimeoutMs: number;
   metadataTimeoutMs: number;
+  cloudwatchTimeoutMs: number;
   publisher: 'cloudwatch' | 'emf';
   procfs: boolean;
   procRoot: string;
@@ -23,6 +24,7 @@ export const DEFAULTS = {
   flushIntervalMs: 10000,
   shutdownTimeoutMs: 10000,
   metadataTimeoutMs: 2000,
+  cloudwatchTimeoutMs: 5000,
   publisher: 'cloudwatch' as const,
   procfs: false,
   procRoot: '/proc',
@@ -85,6 +87,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, warn: Warn): Config {
     flushIntervalMs: int(env, 'FARGATE_MONITOR_FLUSH_INTERVAL_MS', DEFAULTS.flushIntervalMs, 10, 3_600_000, warn),
     shutdownTimeoutMs: int(env, 'FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs, 500, 110_000, warn),
     metadataTimeoutMs: int(env, 'FARGATE_MONITOR_METADATA_TIMEOUT_MS', DEFAULTS.metadataTimeoutMs, 50, 60_000, warn),
+    cloudwatchTimeoutMs: int(env, 'FARGATE_MONITOR_CLOUDWATCH_TIMEOUT_MS', DEFAULTS.cloudwatchTimeoutMs, 50, 60_000, warn),
     publisher,
     procfs: bool(env, 'FARGATE_MONITOR_PROCFS', DEFAULTS.procfs, warn),
     procRoot: str(env, 'FARGATE_MONITOR_PROC_ROOT') ?? DEFAULTS.procRoot,

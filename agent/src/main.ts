@@ -22,6 +22,7 @@ function main(): void {
     makePublisher: (): Publisher => cfg.publisher === 'emf' ? new EmfPublisher(cfg.namespace) : new CloudWatchPublisher({
       namespace: cfg.namespace,
       maxBufferedDatums: cfg.bufferMaxDatums,
+      requestTimeoutMs: cfg.cloudwatchTimeoutMs,
       region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || agent.regionHint(),
     }),
   });

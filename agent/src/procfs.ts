@@ -19,7 +19,7 @@ export interface ProcContainer {
 
 export type ProcResult =
   | { status: 'ok'; timestampMs: number; containers: ProcContainer[]; taskCores?: number; taskRssBytes: number }
-  | { status: 'unavailable'; reason: string };
+  | { status: 'unavailable'; kind: 'unreadable' | 'only-agent' | 'no-mapping'; reason: string };
 
 interface PidState {
   start: string;
@@ -83,7 +83,7 @@ export class ProcfsSource {
     try {
       names = fs.readdirSync(this.root);
     } catch (e) {
-      return { status: 'unavailable', reason: `cannot list ${this.root}: ${(e as Error).message}` };
+      return { status: 'unavailable', kind: 'unreadable', reason: `cannot list ${this.root}: ${(e as Error).message}` };
     }
     const now = this.clock();
     const wallMs = this.prevWallMs === undefined ? undefined : now - this.prevWallMs;
@@ -130,11 +130,11 @@ export class ProcfsSource {
     this.prevWallMs = now;
 
     if (others === 0) {
-      return { status: 'unavailable', reason: `${this.root} shows only the agent's own process (${visible} visible): is the task's pidMode "task"?` };
+      return { status: 'unavailable', kind: 'only-agent', reason: `${this.root} shows only the agent's own process (${visible} visible): is the task's pidMode "task"?` };
     }
     const mappedOthers = [...perContainer.keys()].filter((id) => id !== agentDockerId);
     if (mappedOthers.length === 0) {
-      return { status: 'unavailable', reason: `no process in ${this.root} maps to a task container (${others} processes; /proc/<pid>/cgroup holds none of the DockerIds from /task)` };
+      return { status: 'unavailable', kind: 'no-mapping', reason: `no process in ${this.root} maps to a task container (${others} processes; /proc/<pid>/cgroup holds none of the DockerIds from /task)` };
     }
     const containers = [...perContainer.values()];
     const taskRssBytes = containers.reduce((a, c) => a + c.rssBytes, 0);

@@ -54,6 +54,7 @@ export class CloudWatchPublisher implements Publisher {
   private client?: Pick<CloudWatchClient, 'send' | 'destroy'>;
   private readonly failures = new Condition('PutMetricData failing; data kept in the buffer');
   private droppedSinceLog = 0;
+  private lastDropLogMs?: number;
   droppedTotal = 0;
   calls = 0;
 
@@ -89,7 +90,12 @@ export class CloudWatchPublisher implements Publisher {
         // Request compression (gzip above 10 KiB) produced bodies moto could not decompress here (the JSON went out
         // with `Content-Encoding: gzip`); our requests are small, so send them uncompressed. See agent/README.md.
         disableRequestCompression: true,
-        requestHandler: { requestTimeout: this.opts.requestTimeoutMs ?? 5000, connectionTimeout: 3000 },
+        requestHandler: {
+          requestTimeout: this.opts.requestTimeoutMs ?? 5000,
+          // Without this, smithy only logs a warning (through console, i.e. a non-JSON line) and keeps waiting.
+          throwOnRequestTimeout: true,
+          connectionTimeout: Math.min(3000, this.opts.requestTimeoutMs ?? 5000),
+        },
       });
     }
     return this.client;
@@ -107,16 +113,20 @@ export class CloudWatchPublisher implements Publisher {
 
   private async doFlush(signal?: AbortSignal): Promise<void> {
     try {
-      while (this.buffer.length > 0 && !signal?.aborted) {
+      // One call per flush: only what is queued now goes out (datums arriving meanwhile wait for the next flush);
+      // more than one call only when the backlog exceeds 1,000 datums / ~900 kB per request.
+      let budget = this.buffer.length;
+      while (budget > 0 && this.buffer.length > 0 && !signal?.aborted) {
         let n = 0;
         let bytes = 0;
-        while (n < this.buffer.length && n < MAX_DATUMS_PER_REQUEST) {
+        while (n < this.buffer.length && n < budget && n < MAX_DATUMS_PER_REQUEST) {
           const b = approxBytes(this.buffer[n]);
           if (n > 0 && bytes + b > MAX_REQUEST_BYTES) break;
           bytes += b;
           n++;
         }
         const batch = this.buffer.splice(0, n);
+        budget -= n;
         try {
           const { PutMetricDataCommand } = loadSdk();
           this.calls++;
@@ -136,7 +146,10 @@ export class CloudWatchPublisher implements Publisher {
     } catch (e) {
       log('error', `flush failed unexpectedly: ${errorText(e)}`);
     }
-    if (this.droppedSinceLog > 0) {
+    // Drops are logged with a count at most once a minute (and at the final, shutdown flush).
+    const now = Date.now();
+    if (this.droppedSinceLog > 0 && (this.lastDropLogMs === undefined || now - this.lastDropLogMs >= 60_000 || signal)) {
+      this.lastDropLogMs = now;
       log('warn', `buffer full: dropped the ${this.droppedSinceLog} oldest datum(s)`, {
         dropped: this.droppedSinceLog, droppedTotal: this.droppedTotal, bufferMaxDatums: this.opts.maxBufferedDatums,
       });

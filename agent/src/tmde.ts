@@ -13,6 +13,8 @@ export class TmdeError extends Error {
 
 export class TmdeClient {
   private readonly agent = new http.Agent({ keepAlive: true, maxSockets: 2 });
+  private lastStatsBody?: string;
+  private lastStatsValue?: TaskStats;
 
   constructor(private readonly baseUri: string, private readonly timeoutMs: number) {}
 
@@ -24,8 +26,17 @@ export class TmdeClient {
     return this.getJson(`${this.baseUri}/task`, signal) as Promise<TmdeTask>;
   }
 
-  taskStats(signal?: AbortSignal): Promise<TaskStats> {
-    return this.getJson(`${this.baseUri}/task/stats`, signal) as Promise<TaskStats>;
+  /**
+   * `/task/stats`. Fargate serves the same sample ~10 times (it refreshes every ~10 s): a byte-identical body
+   * returns the previously parsed object (same identity) instead of parsing it again.
+   */
+  async taskStats(signal?: AbortSignal): Promise<TaskStats> {
+    const body = await this.getText(`${this.baseUri}/task/stats`, signal);
+    if (body === this.lastStatsBody && this.lastStatsValue) return this.lastStatsValue;
+    const value = parseJson(body, `${this.baseUri}/task/stats`) as TaskStats;
+    this.lastStatsBody = body;
+    this.lastStatsValue = value;
+    return value;
   }
 
   close(): void {
@@ -33,14 +44,19 @@ export class TmdeClient {
   }
 
   /** GET + JSON.parse; rejects with TmdeError on non-2xx, timeout, oversize, truncated or non-JSON bodies. */
-  getJson(url: string, signal?: AbortSignal): Promise<unknown> {
+  async getJson(url: string, signal?: AbortSignal): Promise<unknown> {
+    return parseJson(await this.getText(url, signal), url);
+  }
+
+  /** GET; rejects with TmdeError on non-2xx, timeout, oversize or truncated bodies. */
+  getText(url: string, signal?: AbortSignal): Promise<string> {
     return new Promise((resolve, reject) => {
       let done = false;
-      const finish = (err: Error | undefined, value?: unknown) => {
+      const finish = (err: Error | undefined, value?: string) => {
         if (done) return;
         done = true;
         clearTimeout(timer);
-        if (err) reject(err); else resolve(value);
+        if (err) reject(err); else resolve(value ?? '');
       };
       let req: http.ClientRequest;
       try {
@@ -63,11 +79,7 @@ export class TmdeClient {
             const status = res.statusCode ?? 0;
             const body = Buffer.concat(chunks).toString('utf8');
             if (status < 200 || status > 299) return finish(new TmdeError(`GET ${url} returned HTTP ${status}`));
-            try {
-              finish(undefined, JSON.parse(body));
-            } catch {
-              finish(new TmdeError(`GET ${url} returned a body that is not JSON (${body.length} bytes)`));
-            }
+            finish(undefined, body);
           });
         });
       } catch (e) {
@@ -79,5 +91,13 @@ export class TmdeClient {
       }, this.timeoutMs);
       req.on('error', (e) => finish(new TmdeError(`GET ${url}: ${e.message}`)));
     });
+  }
+}
+
+function parseJson(body: string, url: string): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw new TmdeError(`GET ${url} returned a body that is not JSON (${body.length} bytes)`);
   }
 }

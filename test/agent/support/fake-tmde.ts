@@ -22,7 +22,7 @@ export class FakeTmde {
 
   constructor(public handler: Handler) {}
 
-  async start(): Promise<string> {
+  async start(port = 0): Promise<string> {
     this.server = http.createServer((req, res) => {
       const p = (req.url ?? '/').replace(/^\/v4\/[^/]+/, '') || '/';
       const hit = (this.hits[p] = (this.hits[p] ?? 0) + 1);
@@ -41,7 +41,7 @@ export class FakeTmde {
       res.end(reply.body);
     });
     this.server.on('connection', (s) => { this.sockets.add(s); s.on('close', () => this.sockets.delete(s)); });
-    await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', () => r()));
+    await new Promise<void>((r) => this.server!.listen(port, '127.0.0.1', () => r()));
     this.url = `http://127.0.0.1:${(this.server.address() as AddressInfo).port}/v4/0123456789abcdef-1234567890`;
     return this.url;
   }

@@ -1,0 +1,147 @@
+/**
+ * Benchmark (not a unit test): runs the BUNDLED agent at its default settings (poll 1 s, flush 10 s,
+ * PutMetricData publisher) with the /proc source on, against a local TMDE that refreshes every 10 s like
+ * Fargate and moto behind a counting proxy, for BENCH_DURATION_S (default 300 s). It measures the agent from
+ * outside through /proc/<pid>: RSS (VmRSS) every second, CPU as Δ(utime+stime) over the run.
+ *
+ *   npx ts-node --transpile-only bench/run.ts            # 5 minutes
+ *   BENCH_DURATION_S=60 npx ts-node --transpile-only bench/run.ts
+ *
+ * NODE_OPTIONS for the agent are taken from agent/Dockerfile (what ships), unless BENCH_NODE_OPTIONS is set.
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AgentProcess, ensureBundle, FAKE_AWS_ENV, REPO } from '../test/agent/support/agent-process';
+import { CwProxy } from '../test/agent/support/cw-proxy';
+import { FakeTmde, json } from '../test/agent/support/fake-tmde';
+import { syntheticTask } from '../test/agent/support/payloads';
+import { startMoto } from '../test/support/moto';
+
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 300);
+const TASK_ID = 'b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4';
+const IDS = { agent: `${TASK_ID}-1000000001`, app: `${TASK_ID}-1000000002`, logrouter: `${TASK_ID}-1000000003` };
+
+// A plausible app: ~64 MiB resident, ~10 % of a core in bursts; and an idle log router.
+const APP = 'const b = Buffer.alloc(64 * 1048576, 1); const t = () => { const e = Date.now() + 10; while (Date.now() < e) {} setTimeout(t, 90); }; t(); setInterval(() => b[0]++, 1000);';
+const IDLE = 'setInterval(() => {}, 1000);';
+
+function dockerfileNodeOptions(): string {
+  const m = /NODE_OPTIONS="([^"]*)"/.exec(fs.readFileSync(path.join(REPO, 'agent', 'Dockerfile'), 'utf8'));
+  return m ? m[1] : '';
+}
+
+function procSample(pid: number): { ticks: number; rssBytes: number } | undefined {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
+    return { ticks: Number(f[11]) + Number(f[12]), rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
+  } catch {
+    return undefined;
+  }
+}
+
+function linkProc(root: string, pid: number, dockerId: string): void {
+  const d = path.join(root, String(pid));
+  fs.mkdirSync(d, { recursive: true });
+  fs.symlinkSync(`/proc/${pid}/stat`, path.join(d, 'stat'));
+  fs.symlinkSync(`/proc/${pid}/status`, path.join(d, 'status'));
+  fs.writeFileSync(path.join(d, 'cgroup'), `0::/ecs/${TASK_ID}/${dockerId}\n`);
+}
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+};
+
+async function main(): Promise<void> {
+  ensureBundle();
+  const moto = await startMoto();
+  const proxy = new CwProxy(moto.url);
+  await proxy.start();
+  const children: ChildProcess[] = [spawn(process.execPath, ['-e', APP], { stdio: 'ignore' }), spawn(process.execPath, ['-e', IDLE], { stdio: 'ignore' })];
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-bench-proc-'));
+  linkProc(root, children[0].pid!, IDS.app);
+  linkProc(root, children[1].pid!, IDS.logrouter);
+
+  const syn = syntheticTask({
+    cluster: 'bench',
+    family: 'bench',
+    cpu: 0.25,
+    memory: 512,
+    containers: [
+      { name: 'fargate-monitor', dockerId: IDS.agent, cpuNsPerSample: 2e7, usage: 40 * 1048576 },
+      { name: 'app', dockerId: IDS.app, cpuNsPerSample: 2.5e8, usage: 70 * 1048576 },
+      { name: 'log-router', dockerId: IDS.logrouter, cpuNsPerSample: 1e6, usage: 20 * 1048576 },
+    ],
+  });
+  let current = syn.next();
+  let switched = Date.now();
+  const tmde = new FakeTmde((p) => {
+    if (p === '/') return json(200, { Name: 'fargate-monitor', DockerId: IDS.agent });
+    if (p === '/task') return json(200, syn.task);
+    if (Date.now() - switched >= 10_000) { current = syn.next(); switched = Date.now(); }
+    return json(200, current);
+  });
+  const uri = await tmde.start();
+
+  const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? dockerfileNodeOptions();
+  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const agent = new AgentProcess({
+    ...FAKE_AWS_ENV,
+    NODE_OPTIONS: nodeOptions,
+    AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
+    ECS_CONTAINER_METADATA_URI_V4: uri,
+    FARGATE_MONITOR_NAMESPACE: 'Bench',
+    FARGATE_MONITOR_PROCFS: 'true',
+    FARGATE_MONITOR_PROC_ROOT: root,
+  }, nodeArgs);
+  const pid = agent.child.pid!;
+  linkProc(root, pid, IDS.agent);
+
+  // Warm-up (module load, first connections) is part of a task's life but not of steady state: skip 10 s.
+  await new Promise((r) => setTimeout(r, 10_000));
+  const first = procSample(pid)!;
+  const t0 = Date.now();
+  const putsBefore = proxy.puts().length;
+  const bytesBefore = proxy.puts().reduce((a, r) => a + r.bytes, 0);
+  const rss: number[] = [];
+  process.stderr.write(`bench: ${DURATION_S} s, agent pid ${pid}, NODE_OPTIONS="${nodeOptions}"\n`);
+  while (Date.now() - t0 < DURATION_S * 1000) {
+    await new Promise((r) => setTimeout(r, 1000));
+    const s = procSample(pid);
+    if (!s) throw new Error(`agent exited: ${agent.lines.join('\n')}\n${agent.stderr}`);
+    rss.push(s.rssBytes / 1048576);
+    if (rss.length % 60 === 0) process.stderr.write(`bench: ${rss.length} s, RSS ${(s.rssBytes / 1048576).toFixed(1)} MiB\n`);
+  }
+  const last = procSample(pid)!;
+  const elapsedS = (Date.now() - t0) / 1000;
+  const puts = proxy.puts().slice(putsBefore);
+  const bytes = proxy.puts().reduce((a, r) => a + r.bytes, 0) - bytesBefore;
+  const exit = await agent.terminate();
+  const datums = proxy.delivered().length;
+
+  const lines = [
+    `node ${process.version} (${os.arch()}, ${os.cpus()[0]?.model ?? '?'}), NODE_OPTIONS="${nodeOptions}"${nodeArgs.length ? `, args ${nodeArgs.join(' ')}` : ''}`,
+    'settings: defaults (poll 1000 ms, flush 10000 ms, publisher cloudwatch), /proc source on (3 processes, 3 containers), TMDE refresh 10 s',
+    `duration measured: ${elapsedS.toFixed(0)} s (after 10 s warm-up)`,
+    `RSS median: ${median(rss).toFixed(1)} MiB, max: ${Math.max(...rss).toFixed(1)} MiB`,
+    `CPU: ${((100 * (last.ticks - first.ticks)) / 100 / elapsedS).toFixed(2)} % of one core`,
+    `PutMetricData calls per minute: ${((puts.length * 60) / elapsedS).toFixed(2)}`,
+    `bytes sent per minute: ${Math.round((bytes * 60) / elapsedS)}`,
+    `datums delivered to moto (whole run): ${datums}; agent exit code ${exit.code} after SIGTERM in ${exit.tookMs} ms`,
+    `agent log lines: ${agent.logs().length}; REPORT: ${agent.reportText() ?? '(missing)'}`,
+  ];
+  process.stdout.write(lines.join('\n') + '\n');
+
+  await tmde.stop();
+  await proxy.stop();
+  children.forEach((c) => c.kill('SIGKILL'));
+  moto.process.kill('SIGTERM');
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${e?.stack ?? e}\n`); process.exit(1); });

@@ -1,0 +1,270 @@
+/**
+ * Fault matrix: the bundled agent as a real process against a misbehaving TMDE and a fault-injecting proxy in
+ * front of moto. Each case asserts what was published, what was logged, and that the process stayed alive.
+ * Time is accelerated with small intervals (poll 25–30 ms, flush 100–250 ms) instead of long sleeps.
+ */
+import { freePort, motoUrl } from '../support/moto';
+import { AgentProcess, ensureBundle, FAKE_AWS_ENV } from './support/agent-process';
+import { CwProxy } from './support/cw-proxy';
+import { FakeTmde, json, Reply } from './support/fake-tmde';
+import { syntheticTask } from './support/payloads';
+
+const AGENT_ID = 'fa017fa017fa017fa017fa017fa017fa-0000000001';
+const APP_ID = 'fa017fa017fa017fa017fa017fa017fa-0000000002';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** 1 vCPU task; per 10 s sample: agent 1e8 ns = 1 %, app 2.5e9 ns = 25 %; task = 26 %. */
+function makeTask(cluster: string) {
+  return syntheticTask({
+    cluster,
+    cpu: 1,
+    memory: 512,
+    containers: [
+      { name: 'agent', dockerId: AGENT_ID, cpuNsPerSample: 1e8, usage: 10 * 1048576 },
+      { name: 'app', dockerId: APP_ID, cpuNsPerSample: 2.5e9, usage: 100 * 1048576, limitMiB: 256 },
+    ],
+  });
+}
+
+function dim(d: any, name: string): string | undefined {
+  return d.Dimensions?.find((x: any) => x.Name === name)?.Value;
+}
+
+beforeAll(() => ensureBundle());
+
+const cleanup: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const f of cleanup.splice(0).reverse()) await f();
+});
+
+test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, null/{} entries, counter reset, unchanged read', async () => {
+  const cluster = `faults-tmde-${Date.now()}`;
+  const syn = makeTask(cluster);
+  type Mode = 'good' | 'error500' | 'hang' | 'truncate' | 'nonjson' | 'null' | 'empty' | 'reset' | 'repeat';
+  let mode: Mode = 'good';
+  let last: any;
+  const handler = (p: string): Reply => {
+    if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
+    if (p === '/task') return json(200, syn.task);
+    switch (mode) {
+      case 'error500': return { status: 500, body: '{"message":"internal"}' };
+      case 'hang': return { kind: 'hang' };
+      case 'truncate': return { kind: 'truncate', body: JSON.stringify(last ?? {}).slice(0, 200) };
+      case 'nonjson': return { status: 200, body: '<html>502 Bad Gateway</html>' };
+      case 'repeat': return json(200, last);
+      case 'null': last = syn.next((s) => { s[APP_ID] = null; }); return json(200, last);
+      case 'empty': last = syn.next((s) => { s[APP_ID] = {}; }); return json(200, last);
+      case 'reset':
+        // Only the first sample of the phase goes backwards (a restarted container); the next ones are consistent.
+        mode = 'good';
+        last = syn.next((s) => { s[APP_ID].cpu_stats.cpu_usage.total_usage = 5; });
+        return json(200, last);
+      default: last = syn.next(); return json(200, last);
+    }
+  };
+  const proxy = new CwProxy(motoUrl());
+  await proxy.start();
+  cleanup.push(() => proxy.stop());
+  const port = await freePort();
+  const tmde = new FakeTmde(handler);
+  cleanup.push(() => tmde.stop());
+  const uri = `http://127.0.0.1:${port}/v4/0123456789abcdef-1234567890`;
+  const agent = new AgentProcess({
+    ...FAKE_AWS_ENV,
+    AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
+    ECS_CONTAINER_METADATA_URI_V4: uri,
+    FARGATE_MONITOR_NAMESPACE: `Faults/${cluster}`,
+    FARGATE_MONITOR_POLL_INTERVAL_MS: '30',
+    FARGATE_MONITOR_FLUSH_INTERVAL_MS: '150',
+    FARGATE_MONITOR_METADATA_TIMEOUT_MS: '150',
+  });
+  cleanup.push(() => agent.kill());
+
+  // Absent at start: nothing listens on the port yet.
+  await sleep(400);
+  expect(agent.alive).toBe(true);
+  await tmde.start(port);
+  const phases: Mode[] = ['good', 'error500', 'good', 'hang', 'good', 'truncate', 'good', 'nonjson', 'good',
+    'null', 'good', 'empty', 'good', 'reset', 'good', 'repeat', 'good'];
+  for (const m of phases) {
+    mode = m;
+    const before = tmde.hits['/task/stats'] ?? 0;
+    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= before + 6, 10_000, `6 polls in ${m}`);
+    expect(agent.alive).toBe(true);
+  }
+  await sleep(400); // let a periodic flush run
+  expect(agent.alive).toBe(true);
+  const exit = await agent.terminate();
+  expect(exit.code).toBe(0);
+
+  // Logged: each endpoint failure once when it starts, and once when it recovers — never once per poll.
+  const logs = agent.logs();
+  const down = logs.filter((l) => l.message.startsWith('task metadata endpoint /task/stats unavailable') && !l.message.includes('recovered'))
+    .map((l) => l.message);
+  expect(down).toHaveLength(5);
+  expect(down[0]).toMatch(/ECONNREFUSED/);
+  expect(down[1]).toMatch(/HTTP 500/);
+  expect(down[2]).toMatch(/timed out after 150 ms/);
+  expect(down[3]).toMatch(/cut short|aborted|not JSON|socket hang up/);
+  expect(down[4]).toMatch(/not JSON/);
+  expect(logs.filter((l) => /\/task\/stats unavailable: recovered/.test(l.message))).toHaveLength(5);
+  expect(logs.filter((l) => l.message.startsWith('CPU counter went backwards'))).toEqual([
+    expect.objectContaining({ containers: ['app'] }),
+  ]);
+  expect(logs.filter((l) => l.level === 'error')).toEqual([]);
+  expect(logs.length).toBeLessThan(30);
+
+  // Published: only exact values; every sample counted once; nothing for null/{} entries or the reset pair.
+  const data = proxy.delivered();
+  for (const d of data) expect(typeof d.Value === 'number' && Number.isFinite(d.Value)).toBe(true);
+  const cpu = data.filter((d) => d.MetricName === 'CPUUtilization');
+  for (const d of cpu.filter((x) => dim(x, 'ContainerName') === 'app')) expect(d.Value).toBeCloseTo(25, 9);
+  for (const d of cpu.filter((x) => dim(x, 'ContainerName') === 'agent')) expect(d.Value).toBeCloseTo(1, 9);
+  // Task level: 26 % with both containers; 1 % while app is stopped (null / {}: it contributes nothing).
+  const taskCpu = cpu.filter((x) => !dim(x, 'ContainerName')).map((d) => Math.round(d.Value * 1e6) / 1e6);
+  expect(new Set(taskCpu)).toEqual(new Set([26, 1]));
+  const report = agent.reportJson();
+  const taskMem = data.filter((d) => d.MetricName === 'MemoryUtilized' && !dim(d, 'ContainerName'));
+  expect(report.samples).toBe(syn.samples());
+  expect(taskMem).toHaveLength(syn.samples());
+  // app CPU datums: every sample except the null/{} ones (6+ each) and the reset pair (exactly 1).
+  const appCpu = cpu.filter((x) => dim(x, 'ContainerName') === 'app').length;
+  const appMem = data.filter((d) => d.MetricName === 'MemoryUtilized' && dim(d, 'ContainerName') === 'app').length;
+  expect(appMem - appCpu).toBe(1);
+  expect(taskMem.length - appMem).toBeGreaterThanOrEqual(12);
+  expect(taskCpu.length).toBe(taskMem.length - 1);
+});
+
+test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer drops oldest first and counts it', async () => {
+  const cluster = `faults-cw-${Date.now()}`;
+  const syn = makeTask(cluster);
+  const tmde = new FakeTmde((p) => {
+    if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
+    if (p === '/task') return json(200, syn.task);
+    return json(200, syn.next());
+  });
+  const uri = await tmde.start();
+  cleanup.push(() => tmde.stop());
+  const proxy = new CwProxy(motoUrl());
+  await proxy.start();
+  cleanup.push(() => proxy.stop());
+  const agent = new AgentProcess({
+    ...FAKE_AWS_ENV,
+    AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
+    ECS_CONTAINER_METADATA_URI_V4: uri,
+    FARGATE_MONITOR_NAMESPACE: `Faults/${cluster}`,
+    FARGATE_MONITOR_POLL_INTERVAL_MS: '25',
+    FARGATE_MONITOR_FLUSH_INTERVAL_MS: '250',
+    FARGATE_MONITOR_CLOUDWATCH_TIMEOUT_MS: '600',
+    FARGATE_MONITOR_BUFFER_MAX_DATUMS: '1000',
+  });
+  cleanup.push(() => agent.kill());
+  const failures = () => agent.logs().filter((l) => l.message.startsWith('PutMetricData failing') && !l.message.includes('recovered'));
+  const recoveries = () => agent.logs().filter((l) => /PutMetricData failing.*recovered/.test(l.message));
+  // Each fault lasts until the agent has logged the failure (and, for `down`, until the buffer must overflow),
+  // then CloudWatch comes back until the agent logs the recovery: event-driven, not timing-dependent.
+  const fault = async (mode: Parameters<CwProxy['setMode']>[0], why: RegExp, until: () => boolean = () => true) => {
+    const f = failures().length;
+    const r = recoveries().length;
+    await proxy.setMode(mode);
+    await agent.waitFor(() => failures().length > f && until(), 30_000, `a logged failure in ${mode}`);
+    expect(failures()[f].message).toMatch(why);
+    expect(agent.alive).toBe(true);
+    await proxy.setMode('pass');
+    await agent.waitFor(() => recoveries().length > r, 30_000, `a logged recovery after ${mode}`);
+    expect(agent.alive).toBe(true);
+  };
+  await agent.waitFor(() => proxy.puts().length >= 2, 10_000, 'healthy flushes');
+  await fault('throttle', /Throttling: Rate exceeded/);
+  await fault('error500', /InternalService\w*: injected/);
+  await fault('hang', /TimeoutError|timed out|timeout/i);
+  // Unreachable "for minutes", accelerated: ≥ 200 samples × 10 datums overflow the 1,000-datum bound.
+  const downFrom = syn.samples();
+  let downTo = 0;
+  await fault('down', /ECONNREFUSED/, () => { downTo = syn.samples(); return downTo - downFrom >= 200; });
+  await sleep(500);
+  const exit = await agent.terminate();
+  expect(exit.code).toBe(0);
+
+  const logs = agent.logs();
+  expect(failures()).toHaveLength(4); // one line per outage, however many flushes failed
+  expect(recoveries()).toHaveLength(4);
+  // The SDK retried within one flush: identical consecutive request bodies (a new flush would add new datums).
+  const throttled = proxy.puts().filter((r) => r.answered === 'throttle');
+  expect(throttled.some((r, i) => i > 0 && r.body === throttled[i - 1].body)).toBe(true);
+  // ...with backoff: not a request storm (3 attempts per 250 ms flush at most).
+  const span = throttled.length > 1 ? throttled[throttled.length - 1].at - throttled[0].at : 0;
+  expect(throttled.length).toBeLessThanOrEqual(Math.ceil(span / 250) * 3 + 3);
+
+  // Drops are counted in a log line; nothing else is lost: generated = delivered + dropped.
+  const drops = logs.filter((l) => l.message.startsWith('buffer full'));
+  expect(drops.length).toBeGreaterThanOrEqual(1);
+  const dropped = drops.reduce((a, l) => a + (l.dropped as number), 0);
+  expect(dropped).toBeGreaterThan(0);
+  const data = proxy.delivered();
+  const report = agent.reportJson();
+  expect(report.samples).toBe(syn.samples());
+  // 10 datums per sample: task CPU, MemoryUtilized, MemoryUtilization, RunDuration + 3 per container.
+  const keys = new Set(data.map((d) => `${d.MetricName}|${d.Timestamp}|${dim(d, 'ContainerName') ?? ''}`));
+  expect(keys.size).toBe(data.length); // retries never delivered a datum twice
+  expect(data.length + dropped).toBe(report.samples * 10);
+  for (const d of data) expect(Number.isFinite(d.Value)).toBe(true);
+
+  // Oldest first: the undelivered samples form one block inside the outage, and the newest outage data arrived.
+  // (The JSON protocol carries Timestamp as epoch seconds; synthetic reads are whole ms, 10 s apart.)
+  const taskMem = data.filter((d) => d.MetricName === 'MemoryUtilized' && !dim(d, 'ContainerName')).map((d) => Math.round(Number(d.Timestamp) * 1000));
+  const delivered = new Set(taskMem);
+  const firstRead = Math.min(...taskMem);
+  const reads = Array.from({ length: report.samples }, (_, i) => firstRead + i * 10_000);
+  const flags = reads.map((t) => delivered.has(t));
+  const pattern = flags.map((f) => (f ? 'T' : 'F')).join('').replace(/T+/g, 'T').replace(/F+/g, 'F');
+  expect(pattern).toBe('TFT');
+  const firstMissing = flags.indexOf(false);
+  const lastMissing = flags.lastIndexOf(false);
+  expect(firstMissing).toBeGreaterThanOrEqual(downFrom - 15); // data still buffered when the outage began may go too
+  expect(lastMissing).toBeLessThan(downTo);
+});
+
+test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 0 within the deadline', async () => {
+  const cluster = `faults-term-${Date.now()}`;
+  const syn = makeTask(cluster);
+  let hangTmde = false;
+  const tmde = new FakeTmde((p) => {
+    if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
+    if (hangTmde) return { kind: 'hang' };
+    if (p === '/task') return json(200, syn.task);
+    return json(200, syn.next());
+  });
+  const uri = await tmde.start();
+  cleanup.push(() => tmde.stop());
+  const proxy = new CwProxy(motoUrl());
+  await proxy.start();
+  cleanup.push(() => proxy.stop());
+  const common = {
+    ...FAKE_AWS_ENV,
+    AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
+    ECS_CONTAINER_METADATA_URI_V4: uri,
+    FARGATE_MONITOR_NAMESPACE: `Faults/${cluster}`,
+    FARGATE_MONITOR_POLL_INTERVAL_MS: '50',
+    FARGATE_MONITOR_FLUSH_INTERVAL_MS: '200',
+    FARGATE_MONITOR_CLOUDWATCH_TIMEOUT_MS: '60000', // the flush hangs for as long as the proxy does
+    FARGATE_MONITOR_METADATA_TIMEOUT_MS: '60000',
+  };
+  const fast = new AgentProcess({ ...common, FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS: '2000' });
+  const dflt = new AgentProcess(common); // default 10 s deadline
+  cleanup.push(() => fast.kill(), () => dflt.kill());
+  await fast.waitFor(() => proxy.puts().length >= 2, 10_000, 'first flushes');
+  await proxy.setMode('hang');
+  await sleep(600); // both agents now have a flush stuck in the proxy
+  hangTmde = true;
+  await sleep(200);
+  const [a, b] = await Promise.all([fast.terminate(), dflt.terminate()]);
+  for (const [p, e, limit] of [[fast, a, 2000], [dflt, b, 10_000]] as const) {
+    expect(e.code).toBe(0);
+    expect(e.tookMs).toBeLessThan(limit + 700);
+    expect(e.tookMs).toBeGreaterThan(limit / 2); // it really waited for the hung flush, then gave up
+    expect(p.reportText()).toMatch(/^REPORT TaskArn: arn:aws:ecs:us-east-1:123456789012:task\/synthetic\/0123456789abcdef\tDuration: /);
+    expect(p.reportJson().samples).toBeGreaterThan(0);
+    expect(p.reportJson().cpuMaxUtilizationPercent).toBeCloseTo(26, 6);
+  }
+}, 60_000);
