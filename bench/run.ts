@@ -6,8 +6,10 @@
  *
  *   npx ts-node --transpile-only bench/run.ts            # 5 minutes
  *   BENCH_DURATION_S=60 npx ts-node --transpile-only bench/run.ts
+ *   BENCH_PUBLISHER=emf npx ts-node --transpile-only bench/run.ts   # the EMF publisher instead
  *
- * NODE_OPTIONS for the agent are taken from agent/Dockerfile (what ships), unless BENCH_NODE_OPTIONS is set.
+ * The agent runs with the node flags of agent/Dockerfile's CMD (what ships) unless BENCH_NODE_ARGS is set
+ * (BENCH_NODE_OPTIONS sets NODE_OPTIONS).
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -27,18 +29,20 @@ const IDS = { agent: `${TASK_ID}-1000000001`, app: `${TASK_ID}-1000000002`, logr
 const APP = 'const b = Buffer.alloc(64 * 1048576, 1); const t = () => { const e = Date.now() + 10; while (Date.now() < e) {} setTimeout(t, 90); }; t(); setInterval(() => b[0]++, 1000);';
 const IDLE = 'setInterval(() => {}, 1000);';
 
-function dockerfileNodeOptions(): string {
-  const m = /NODE_OPTIONS="([^"]*)"/.exec(fs.readFileSync(path.join(REPO, 'agent', 'Dockerfile'), 'utf8'));
-  return m ? m[1] : '';
+/** The node flags of the image: the arguments between "node" and the script in agent/Dockerfile's CMD. */
+function dockerfileNodeArgs(): string[] {
+  const m = /^CMD\s+(\[.*\])\s*$/m.exec(fs.readFileSync(path.join(REPO, 'agent', 'Dockerfile'), 'utf8'));
+  const cmd: string[] = m ? JSON.parse(m[1]) : [];
+  return cmd.slice(1, -1);
 }
 
-function procSample(pid: number): { ticks: number; rssBytes: number } | undefined {
+function procSample(pid: number): { ticks: number; rssBytes: number; anonBytes: number; fileBytes: number } | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-    const rss = /^VmRSS:\s+(\d+)\s+kB/m.exec(status);
-    return { ticks: Number(f[11]) + Number(f[12]), rssBytes: rss ? Number(rss[1]) * 1024 : 0 };
+    const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)\\s+kB`, 'm').exec(status)?.[1] ?? 0) * 1024;
+    return { ticks: Number(f[11]) + Number(f[12]), rssBytes: kb('VmRSS'), anonBytes: kb('RssAnon'), fileBytes: kb('RssFile') };
   } catch {
     return undefined;
   }
@@ -57,13 +61,18 @@ const median = (xs: number[]) => {
   return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 };
 
+const cleanups: Array<() => unknown> = [];
+
 async function main(): Promise<void> {
   ensureBundle();
   const moto = await startMoto();
+  cleanups.push(() => moto.process.kill('SIGTERM'));
   const proxy = new CwProxy(moto.url);
   await proxy.start();
   const children: ChildProcess[] = [spawn(process.execPath, ['-e', APP], { stdio: 'ignore' }), spawn(process.execPath, ['-e', IDLE], { stdio: 'ignore' })];
+  cleanups.push(() => children.forEach((c) => c.kill('SIGKILL')));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-bench-proc-'));
+  cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
   linkProc(root, children[0].pid!, IDS.app);
   linkProc(root, children[1].pid!, IDS.logrouter);
 
@@ -88,8 +97,8 @@ async function main(): Promise<void> {
   });
   const uri = await tmde.start();
 
-  const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? dockerfileNodeOptions();
-  const nodeArgs = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? '';
+  const nodeArgs = process.env.BENCH_NODE_ARGS !== undefined ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : dockerfileNodeArgs();
   const agent = new AgentProcess({
     ...FAKE_AWS_ENV,
     NODE_OPTIONS: nodeOptions,
@@ -98,7 +107,9 @@ async function main(): Promise<void> {
     FARGATE_MONITOR_NAMESPACE: 'Bench',
     FARGATE_MONITOR_PROCFS: 'true',
     FARGATE_MONITOR_PROC_ROOT: root,
+    FARGATE_MONITOR_PUBLISHER: process.env.BENCH_PUBLISHER ?? 'cloudwatch',
   }, nodeArgs);
+  cleanups.push(() => agent.kill());
   const pid = agent.child.pid!;
   linkProc(root, pid, IDS.agent);
 
@@ -109,12 +120,16 @@ async function main(): Promise<void> {
   const putsBefore = proxy.puts().length;
   const bytesBefore = proxy.puts().reduce((a, r) => a + r.bytes, 0);
   const rss: number[] = [];
+  const anon: number[] = [];
+  const file: number[] = [];
   process.stderr.write(`bench: ${DURATION_S} s, agent pid ${pid}, NODE_OPTIONS="${nodeOptions}"\n`);
   while (Date.now() - t0 < DURATION_S * 1000) {
     await new Promise((r) => setTimeout(r, 1000));
     const s = procSample(pid);
     if (!s) throw new Error(`agent exited: ${agent.lines.join('\n')}\n${agent.stderr}`);
     rss.push(s.rssBytes / 1048576);
+    anon.push(s.anonBytes / 1048576);
+    file.push(s.fileBytes / 1048576);
     if (rss.length % 60 === 0) process.stderr.write(`bench: ${rss.length} s, RSS ${(s.rssBytes / 1048576).toFixed(1)} MiB\n`);
   }
   const last = procSample(pid)!;
@@ -126,11 +141,13 @@ async function main(): Promise<void> {
 
   const lines = [
     `node ${process.version} (${os.arch()}, ${os.cpus()[0]?.model ?? '?'}), NODE_OPTIONS="${nodeOptions}"${nodeArgs.length ? `, args ${nodeArgs.join(' ')}` : ''}`,
-    'settings: defaults (poll 1000 ms, flush 10000 ms, publisher cloudwatch), /proc source on (3 processes, 3 containers), TMDE refresh 10 s',
+    `settings: defaults (poll 1000 ms, flush 10000 ms, publisher ${process.env.BENCH_PUBLISHER ?? 'cloudwatch'}), /proc source on ` +
+      '(3 processes, 3 containers), TMDE refresh 10 s',
     `duration measured: ${elapsedS.toFixed(0)} s (after 10 s warm-up)`,
-    `RSS median: ${median(rss).toFixed(1)} MiB, max: ${Math.max(...rss).toFixed(1)} MiB`,
+    `RSS median: ${median(rss).toFixed(1)} MiB, max: ${Math.max(...rss).toFixed(1)} MiB ` +
+      `(of which RssAnon median ${median(anon).toFixed(1)} MiB, RssFile median ${median(file).toFixed(1)} MiB)`,
     `CPU: ${((100 * (last.ticks - first.ticks)) / 100 / elapsedS).toFixed(2)} % of one core`,
-    `PutMetricData calls per minute: ${((puts.length * 60) / elapsedS).toFixed(2)}`,
+    `PutMetricData calls per minute: ${((puts.length * 60) / elapsedS).toFixed(2)} (${puts.length} calls in ${elapsedS.toFixed(1)} s)`,
     `bytes sent per minute: ${Math.round((bytes * 60) / elapsedS)}`,
     `datums delivered to moto (whole run): ${datums}; agent exit code ${exit.code} after SIGTERM in ${exit.tookMs} ms`,
     `agent log lines: ${agent.logs().length}; REPORT: ${agent.reportText() ?? '(missing)'}`,
@@ -139,9 +156,15 @@ async function main(): Promise<void> {
 
   await tmde.stop();
   await proxy.stop();
-  children.forEach((c) => c.kill('SIGKILL'));
-  moto.process.kill('SIGTERM');
-  fs.rmSync(root, { recursive: true, force: true });
 }
 
-main().then(() => process.exit(0), (e) => { process.stderr.write(`bench failed: ${e?.stack ?? e}\n`); process.exit(1); });
+async function cleanup(): Promise<void> {
+  for (const f of cleanups.reverse()) {
+    try { await f(); } catch { /* best effort */ }
+  }
+}
+
+main().then(
+  () => cleanup().then(() => process.exit(0)),
+  (e) => { process.stderr.write(`bench failed: ${e?.stack ?? e}\n`); return cleanup().then(() => process.exit(1)); },
+);

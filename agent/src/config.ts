@@ -91,6 +91,6 @@ export function loadConfig(env: NodeJS.ProcessEnv, warn: Warn): Config {
     publisher,
     procfs: bool(env, 'FARGATE_MONITOR_PROCFS', DEFAULTS.procfs, warn),
     procRoot: str(env, 'FARGATE_MONITOR_PROC_ROOT') ?? DEFAULTS.procRoot,
-    bufferMaxDatums: int(env, 'FARGATE_MONITOR_BUFFER_MAX_DATUMS', DEFAULTS.bufferMaxDatums, 1000, 1_000_000, warn),
+    bufferMaxDatums: int(env, 'FARGATE_MONITOR_BUFFER_MAX_DATUMS', DEFAULTS.bufferMaxDatums, 1000, 100_000, warn),
   };
 }
