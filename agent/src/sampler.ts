@@ -109,7 +109,7 @@ export class Sampler {
       const readMs = parseTimestampMs(entry.read) ?? nowMs;
       let st: ContainerState;
       if (isNew) {
-        anyNew = true;
+        if (parseTimestampMs(entry.read) !== undefined || isFiniteNumber(entry.memory_stats?.usage)) anyNew = true;
         const cpu = cpuCores(entry, prev?.entry);
         const memBytes = memoryWorkingSetBytes(entry.memory_stats);
         st = { readKey: key, entry, cores: cpu.kind === 'ok' ? cpu.cores : undefined, memBytes };
@@ -135,6 +135,7 @@ export class Sampler {
     }
     for (const id of [...this.state.keys()]) if (!seen.has(id)) this.state.delete(id);
 
+    // Not a new sample: nothing changed, or only entries with neither a `read` nor memory figures (garbage).
     if (!anyNew || latestRead === undefined) return undefined;
 
     const sample: TaskSample = { timestampMs: latestRead };
