@@ -57,8 +57,8 @@ describe('cdk-nag AwsSolutions', () => {
 
 describe('cfn-guard (Control Tower rules, offline)', () => {
   test('example app: no violation but the documented one', () => {
-    const { templatePath } = example();
-    const report = new CfnGuardValidator().validate({ templatePaths: [templatePath] });
+    const { app, templatePath } = example();
+    const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
     const violations = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`);
     // CT.SQS.PR.1 wants every queue to have a dead-letter queue; this queue IS the schedule's dead-letter queue.
     expect(violations).toEqual([expect.stringMatching(/^sqs_dlq_check: NightlyBatchDeadLetterQueue[0-9A-F]{8}$/)]);
