@@ -224,7 +224,8 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
  *
  * @throws if `schedule` or `container` is missing, both `cluster` and `vpc` are given, cpu/memory is not a valid
  * Fargate combination, the container's memory limit exceeds the task's, `container.stopTimeout` exceeds 120 s,
- * `retryAttempts` is outside 0–185, `maxEventAge` is outside 1 minute–24 hours, or an alarm setting is invalid
+ * `retryAttempts` is outside 0–185 or `maxEventAge` outside 1 minute–1 day (checked by aws-scheduler-targets), or an
+ * alarm setting is invalid
  */
 export class MonitoredScheduledTask extends Construct {
   /** The cluster the task runs in. */
@@ -276,14 +277,6 @@ export class MonitoredScheduledTask extends Construct {
     }
     if (c.stopTimeout && !c.stopTimeout.isUnresolved() && c.stopTimeout.toSeconds() > 120) {
       throw new Error(`container.stopTimeout must be at most 120 seconds on Fargate, got ${c.stopTimeout.toHumanString()}`);
-    }
-    const retryAttempts = props.retryAttempts ?? 3;
-    if (!Token.isUnresolved(retryAttempts) && (!Number.isInteger(retryAttempts) || retryAttempts < 0 || retryAttempts > 185)) {
-      throw new Error(`retryAttempts must be an integer from 0 to 185, got ${retryAttempts}`);
-    }
-    const maxEventAge = props.maxEventAge ?? Duration.hours(1);
-    if (!maxEventAge.isUnresolved() && (maxEventAge.toSeconds() < 60 || maxEventAge.toSeconds() > 86_400)) {
-      throw new Error(`maxEventAge must be between 1 minute and 24 hours, got ${maxEventAge.toHumanString()}`);
     }
     const containerName = c.containerName ?? 'app';
     if (containerName === AGENT_CONTAINER_NAME) {
@@ -357,8 +350,9 @@ export class MonitoredScheduledTask extends Construct {
         securityGroups: props.securityGroups,
         assignPublicIp: props.assignPublicIp,
         platformVersion: props.platformVersion,
-        retryAttempts,
-        maxEventAge,
+        // aws-scheduler-targets validates both (0–185 attempts, 1 minute–1 day) and fails at synth.
+        retryAttempts: props.retryAttempts ?? 3,
+        maxEventAge: props.maxEventAge ?? Duration.hours(1),
         deadLetterQueue: this.deadLetterQueue,
       }),
     });

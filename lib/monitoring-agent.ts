@@ -5,6 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { cloudWatchNamespaceProblem } from './cloudwatch-namespace';
 import { MetricsPublisher } from './metrics-publisher';
 import { DEFAULT_NAMESPACE } from './task-metrics';
 
@@ -95,10 +96,13 @@ export interface MonitoringAgentProps extends MonitoringAgentOptions {
  *
  * Adds a non-essential container that starts once the app container has started (`dependsOn` START), runs as a
  * non-root user on a read-only root filesystem, logs to the given log group, and has `stopTimeout` 120 s (the
- * Fargate maximum) to flush and print its `REPORT` line when the task stops. Grants the task role
- * `cloudwatch:PutMetricData`, limited by the `cloudwatch:namespace` condition to the agent's namespace.
+ * Fargate maximum) to flush and print its `REPORT` line when the task stops. With the PutMetricData publisher (the
+ * default) it grants the task role `cloudwatch:PutMetricData`, limited by the `cloudwatch:namespace` condition to
+ * the agent's namespace; with Embedded Metric Format it grants nothing.
  *
- * @throws if `namespace` is empty, longer than 255 characters or starts with `AWS/`
+ * @throws if `namespace` is not a valid custom CloudWatch namespace (1–255 characters from 0-9 A-Z a-z . - _ / # :
+ * and space, not starting with ":" or "AWS/"), `agentMemoryLimitMiB` is under 64, or `procfsSampling` is set on a
+ * task definition without pidMode TASK
  */
 export class MonitoringAgent extends Construct {
   /** The agent container. */
@@ -181,13 +185,6 @@ function defaultAgentImage(): ecs.ContainerImage {
 
 function validateNamespace(namespace: string): void {
   if (Token.isUnresolved(namespace)) return;
-  if (namespace.length === 0 || namespace.length > 255) {
-    throw new Error(`namespace must be 1–255 characters, got ${namespace.length}`);
-  }
-  if (namespace.startsWith('AWS/')) {
-    throw new Error(`namespace must not start with "AWS/" (reserved for AWS services), got "${namespace}"`);
-  }
-  if (!/^[^:]*$/.test(namespace) || /[^\x20-\x7e]/.test(namespace)) {
-    throw new Error(`namespace must be printable ASCII without ":", got "${namespace}"`);
-  }
+  const problem = cloudWatchNamespaceProblem(namespace);
+  if (problem) throw new Error(`namespace ${problem}, got ${JSON.stringify(namespace)}`);
 }

@@ -335,13 +335,15 @@ describe('bad props fail at synth with the prop named', () => {
     ['missing schedule', { schedule: undefined as any }, /schedule is required/],
     ['missing container', { container: undefined as any }, /container is required/],
     ['cluster and vpc', { cluster: {} as any, vpc: {} as any }, /give either cluster or vpc, not both/],
-    ['retryAttempts', { retryAttempts: 186 }, /retryAttempts must be an integer from 0 to 185/],
-    ['maxEventAge', { maxEventAge: Duration.hours(25) }, /maxEventAge must be between 1 minute and 24 hours/],
+    // aws-scheduler-targets' own checks, whose messages name the setting.
+    ['retryAttempts', { retryAttempts: 186 }, /Number of retry attempts should be less or equal than 185/],
+    ['maxEventAge', { maxEventAge: Duration.hours(25) }, /Maximum event age is 1 day/],
     ['maxRunDuration', { maxRunDuration: Duration.seconds(30) }, /maxRunDuration must be at least 1 minute/],
     ['missedRunWindow too short', { missedRunWindow: Duration.minutes(2) }, /missedRunWindow must be a whole number of minutes, at least 5/],
     ['missedRunWindow beyond 7 days', { missedRunWindow: Duration.days(8) }, /missedRunWindow above 1 day must be a whole number of hours up to 7 days/],
     ['reserved container name', { container: { image: img, containerName: AGENT_CONTAINER_NAME } }, /container\.containerName .* is reserved/],
     ['namespace AWS/', { namespace: 'AWS/ECS' }, /namespace must not start with "AWS\/"/],
+    ['namespace characters', { namespace: 'a|b' }, /namespace must be 1–255 characters/],
     ['agent memory', { agentMemoryLimitMiB: 32 }, /agentMemoryLimitMiB must be an integer of at least 64/],
   ])('%s', (_name, overrides, message) => {
     expect(() => synth(minimalProps(overrides))).toThrow(message);

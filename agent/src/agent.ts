@@ -146,13 +146,12 @@ export class Agent {
     this.lastStopped = stopped;
     // /proc first: it decides whether TMDE CPU is published for this sample.
     this.procfsStep();
-    let out = this.sampler.ingest(this.task, stats, this.selfName, this.now());
+    const out = this.sampler.ingest(this.task, stats, this.selfName, this.now());
     if (!out) return;
     if (out.resets.length > 0) log('info', 'CPU counter went backwards (container restart?): re-baselined', { containers: out.resets });
     this.report.addSample(out.task.timestampMs, out.task.memoryMiB);
     if (this.procfsMode !== 'procfs') this.report.addCpu(out.task.cpuPercent);
     if (out.datums.length > 0) this.getPublisher().add(out.datums);
-    out = undefined;
   }
 
   /** /proc sample (when enabled): 1 s CPUUtilization and resident memory; falls back to TMDE CPU with one log line. */

@@ -1,4 +1,6 @@
 /** Environment → configuration. Invalid values log a warning naming the variable and fall back to the default. */
+// The constructs validate the namespace with this same rule, so what synthesizes is what the agent accepts.
+import { cloudWatchNamespaceProblem } from '../../lib/cloudwatch-namespace';
 
 export interface Config {
   metadataUri?: string;
@@ -61,13 +63,11 @@ function bool(env: NodeJS.ProcessEnv, name: string, def: boolean, warn: Warn): b
   return def;
 }
 
-// CloudWatch namespaces: 1–255 characters, no leading colon, printable ASCII.
-const NAMESPACE_RE = /^[A-Za-z0-9.\-_/#:]{1,255}$/;
-
 export function loadConfig(env: NodeJS.ProcessEnv, warn: Warn): Config {
   let namespace = str(env, 'FARGATE_MONITOR_NAMESPACE') ?? DEFAULTS.namespace;
-  if (!NAMESPACE_RE.test(namespace) || namespace.startsWith(':') || namespace.startsWith('AWS/')) {
-    warn(`FARGATE_MONITOR_NAMESPACE=${JSON.stringify(namespace)} is invalid; using the default ${DEFAULTS.namespace}`, { variable: 'FARGATE_MONITOR_NAMESPACE' });
+  const problem = cloudWatchNamespaceProblem(namespace);
+  if (problem) {
+    warn(`FARGATE_MONITOR_NAMESPACE=${JSON.stringify(namespace)} is invalid (${problem}); using the default ${DEFAULTS.namespace}`, { variable: 'FARGATE_MONITOR_NAMESPACE' });
     namespace = DEFAULTS.namespace;
   }
   let publisher: Config['publisher'] = DEFAULTS.publisher;

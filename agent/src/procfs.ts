@@ -139,6 +139,7 @@ export class ProcfsSource {
     const containers = [...perContainer.values()];
     const taskRssBytes = containers.reduce((a, c) => a + c.rssBytes, 0);
     const taskCores = containers.every((c) => c.cores !== undefined) ? containers.reduce((a, c) => a + (c.cores ?? 0), 0) : undefined;
+    // Intervals come from the monotonic clock above; the datum's timestamp is wall time.
     return { status: 'ok', timestampMs: Date.now(), containers, taskCores, taskRssBytes };
   }
 }

@@ -37,6 +37,27 @@ afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
+/**
+ * A fake TMDE serving the synthetic task (its stats advance one sample per request) and a fault-injecting proxy in
+ * front of moto, both stopped after the test. `hang()` makes TMDE hang from then on.
+ */
+async function harness(cluster: string) {
+  const syn = makeTask(cluster);
+  let hanging = false;
+  const tmde = new FakeTmde((p) => {
+    if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
+    if (hanging) return { kind: 'hang' };
+    if (p === '/task') return json(200, syn.task);
+    return json(200, syn.next());
+  });
+  const uri = await tmde.start();
+  cleanup.push(() => tmde.stop());
+  const proxy = new CwProxy(motoUrl());
+  await proxy.start();
+  cleanup.push(() => proxy.stop());
+  return { syn, uri, proxy, hang: () => { hanging = true; } };
+}
+
 test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped JSON, null/{} entries, counter reset, unchanged read', async () => {
   const cluster = `faults-tmde-${Date.now()}`;
   const syn = makeTask(cluster);
@@ -143,17 +164,7 @@ test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped
 
 test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer drops oldest first and counts it', async () => {
   const cluster = `faults-cw-${Date.now()}`;
-  const syn = makeTask(cluster);
-  const tmde = new FakeTmde((p) => {
-    if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
-    if (p === '/task') return json(200, syn.task);
-    return json(200, syn.next());
-  });
-  const uri = await tmde.start();
-  cleanup.push(() => tmde.stop());
-  const proxy = new CwProxy(motoUrl());
-  await proxy.start();
-  cleanup.push(() => proxy.stop());
+  const { syn, uri, proxy } = await harness(cluster);
   const agent = new AgentProcess({
     ...FAKE_AWS_ENV,
     AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
@@ -235,19 +246,7 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
 
 test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 0 within the deadline', async () => {
   const cluster = `faults-term-${Date.now()}`;
-  const syn = makeTask(cluster);
-  let hangTmde = false;
-  const tmde = new FakeTmde((p) => {
-    if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
-    if (hangTmde) return { kind: 'hang' };
-    if (p === '/task') return json(200, syn.task);
-    return json(200, syn.next());
-  });
-  const uri = await tmde.start();
-  cleanup.push(() => tmde.stop());
-  const proxy = new CwProxy(motoUrl());
-  await proxy.start();
-  cleanup.push(() => proxy.stop());
+  const { uri, proxy, hang } = await harness(cluster);
   const common = {
     ...FAKE_AWS_ENV,
     AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
@@ -264,7 +263,7 @@ test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 
   await fast.waitFor(() => proxy.puts().length >= 2, 10_000, 'first flushes');
   await proxy.setMode('hang');
   await sleep(600); // both agents now have a flush stuck in the proxy
-  hangTmde = true;
+  hang();
   await sleep(200);
   const [a, b] = await Promise.all([fast.terminate(), dflt.terminate()]);
   for (const [p, e, limit] of [[fast, a, 2000], [dflt, b, 10_000]] as const) {
