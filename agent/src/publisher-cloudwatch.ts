@@ -22,12 +22,12 @@ export interface CloudWatchPublisherOptions {
   client?: Pick<CloudWatchClient, 'send' | 'destroy'>;
 }
 
-type Sdk = typeof import('@aws-sdk/client-cloudwatch');
+type Sdk = typeof import('./cloudwatch-sdk');
 let sdk: Sdk | undefined;
 function loadSdk(): Sdk {
   // Loaded on first use so the EMF publisher never pays for the SDK (esbuild keeps this lazy in the bundle).
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  sdk ??= require('@aws-sdk/client-cloudwatch') as Sdk;
+  sdk ??= require('./cloudwatch-sdk') as Sdk;
   return sdk;
 }
 

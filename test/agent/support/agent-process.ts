@@ -1,29 +1,20 @@
 /** Runs the bundled agent (agent/dist/agent.js) as a real child process and collects its stdout lines. */
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { buildSync } from 'esbuild';
 
 export const REPO = path.join(__dirname, '..', '..', '..');
 export const BUNDLE = path.join(REPO, 'agent', 'dist', 'agent.js');
 
-/** Builds the bundle when missing or older than agent/src, with the same flags as `npx projen bundle:agent`. */
+/** Every file `npx projen bundle:agent` writes: the agent and the CloudWatch SDK it loads lazily. */
+const BUNDLE_FILES = [BUNDLE, path.join(REPO, 'agent', 'dist', 'cloudwatch-sdk.js')];
+
+/** Runs `npx projen bundle:agent` (the one definition of the bundle) when a bundle is missing or older than agent/src. */
 export function ensureBundle(): void {
   const src = path.join(REPO, 'agent', 'src');
   const newest = Math.max(...fs.readdirSync(src).map((f) => fs.statSync(path.join(src, f)).mtimeMs));
-  if (fs.existsSync(BUNDLE) && fs.statSync(BUNDLE).mtimeMs >= newest) return;
-  buildSync({
-    entryPoints: [path.join(REPO, 'agent', 'src', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node22',
-    format: 'cjs',
-    minifySyntax: true,
-    minifyWhitespace: true,
-    legalComments: 'none',
-    outfile: BUNDLE,
-    logLevel: 'warning',
-  });
+  if (BUNDLE_FILES.every((f) => fs.existsSync(f) && fs.statSync(f).mtimeMs >= newest)) return;
+  execFileSync('npx', ['projen', 'bundle:agent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
 export const FAKE_AWS_ENV = {
@@ -41,13 +32,14 @@ export class AgentProcess {
   private buf = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
 
-  constructor(env: Record<string, string | undefined>, nodeArgs: string[] = []) {
+  /** `nodeBinary` defaults to the node running the tests (the benchmark may pass another, e.g. the image's major). */
+  constructor(env: Record<string, string | undefined>, nodeArgs: string[] = [], nodeBinary: string = process.execPath) {
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('FARGATE_MONITOR_') && !k.startsWith('ECS_')) clean[k] = v;
     }
     for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-    this.child = spawn(process.execPath, [...nodeArgs, BUNDLE], { env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(nodeBinary, [...nodeArgs, BUNDLE], { env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d) => {
       this.buf += String(d);
       const parts = this.buf.split('\n');
