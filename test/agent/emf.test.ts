@@ -3,8 +3,11 @@
  * line per sample and dimension set, makes no PutMetricData call, and the lines follow the EMF specification
  * (https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html).
  */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { motoUrl } from '../support/moto';
-import { AgentProcess, ensureBundle, FAKE_AWS_ENV } from './support/agent-process';
+import { AgentProcess, BUNDLE, ensureBundle, FAKE_AWS_ENV } from './support/agent-process';
 import { CwProxy } from './support/cw-proxy';
 import { FakeTmde, sequenceHandler } from './support/fake-tmde';
 import { fargateSequence, fargateTask, FARGATE_TASK, loadFixture, tsMs } from './support/payloads';
@@ -62,6 +65,9 @@ test('EMF lines: _aws block, dimensions, units, StorageResolution 1, values, one
   const tmde = new FakeTmde(sequenceHandler(task, seq, 'ecs-exporter', 2));
   const proxy = new CwProxy(motoUrl());
   await proxy.start();
+  // agent.js alone, without dist/cloudwatch-sdk.js beside it: the EMF publisher must never load the AWS SDK.
+  const alone = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fm-emf-')), 'agent.js');
+  fs.copyFileSync(BUNDLE, alone);
   const agent = new AgentProcess({
     ...FAKE_AWS_ENV,
     AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
@@ -70,7 +76,7 @@ test('EMF lines: _aws block, dimensions, units, StorageResolution 1, values, one
     FARGATE_MONITOR_NAMESPACE: ns,
     FARGATE_MONITOR_POLL_INTERVAL_MS: '40',
     FARGATE_MONITOR_FLUSH_INTERVAL_MS: '100',
-  });
+  }, [], process.execPath, alone);
   try {
     await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= N * 2 + 3, 20_000, 'samples served');
     const exit = await agent.terminate();
@@ -79,6 +85,7 @@ test('EMF lines: _aws block, dimensions, units, StorageResolution 1, values, one
     agent.kill();
     await tmde.stop();
     await proxy.stop();
+    fs.rmSync(path.dirname(alone), { recursive: true, force: true });
   }
   expect(proxy.requests).toEqual([]); // no API calls at all
 

@@ -1,7 +1,9 @@
 /** The PutMetricData publisher in-process, with a recording client: batching, limits, bound, conversion. */
+import * as fs from 'node:fs';
 import { setLogWriter } from '../../agent/src/log';
 import { CloudWatchPublisher, toMetricDatum } from '../../agent/src/publisher-cloudwatch';
 import type { Datum } from '../../agent/src/types';
+import { BUNDLE, ensureBundle, SDK_BUNDLE } from './support/agent-process';
 
 const dims: Array<[string, string]> = [['ClusterName', 'c'], ['TaskDefinitionFamily', 'f']];
 const datum = (i: number, d = dims): Datum => ({ name: 'CPUUtilization', unit: 'Percent', value: i, timestampMs: 1_700_000_000_000 + i, dimensions: d });
@@ -106,4 +108,17 @@ test('bound: the oldest are dropped first, counted in a log line; a failed batch
   await pub.flush();
   expect(calls.flatMap((c) => c.MetricData.map((d: any) => d.Value))).toEqual(Array.from({ length: 1000 }, (_, i) => 500 + i));
   expect(logs.filter((l) => /recovered after 2 failure/.test(l.message))).toHaveLength(1);
+});
+
+test('bundles: the SDK lives only in cloudwatch-sdk.js, tree-shaken to the client and PutMetricData', () => {
+  ensureBundle();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  expect(Object.keys(require(SDK_BUNDLE)).sort()).toEqual(['CloudWatchClient', 'PutMetricDataCommand']);
+  const sdk = fs.readFileSync(SDK_BUNDLE, 'utf8');
+  expect(sdk).toMatch(/PutMetricDataCommand\s*=\s*class\b|class PutMetricDataCommand\b/);
+  for (const other of ['GetMetricDataCommand', 'ListMetricsCommand', 'PutMetricAlarmCommand']) expect(sdk).not.toContain(other);
+  const agent = fs.readFileSync(BUNDLE, 'utf8');
+  expect(agent).toContain('require("./cloudwatch-sdk")');
+  expect(sdk).toMatch(/CloudWatchClient\s*=\s*class\b|class CloudWatchClient\b/);
+  expect(agent).not.toMatch(/CloudWatchClient\s*=\s*class\b|class CloudWatchClient\b/);
 });

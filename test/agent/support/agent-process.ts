@@ -5,9 +5,11 @@ import * as path from 'node:path';
 
 export const REPO = path.join(__dirname, '..', '..', '..');
 export const BUNDLE = path.join(REPO, 'agent', 'dist', 'agent.js');
+/** The CloudWatch client, a bundle of its own that agent.js loads only when the PutMetricData publisher starts. */
+export const SDK_BUNDLE = path.join(REPO, 'agent', 'dist', 'cloudwatch-sdk.js');
 
 /** Every file `npx projen bundle:agent` writes: the agent and the CloudWatch SDK it loads lazily. */
-const BUNDLE_FILES = [BUNDLE, path.join(REPO, 'agent', 'dist', 'cloudwatch-sdk.js')];
+const BUNDLE_FILES = [BUNDLE, SDK_BUNDLE];
 
 /** Runs `npx projen bundle:agent` (the one definition of the bundle) when a bundle is missing or older than agent/src. */
 export function ensureBundle(): void {
@@ -32,14 +34,17 @@ export class AgentProcess {
   private buf = '';
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; atMs: number }>;
 
-  /** `nodeBinary` defaults to the node running the tests (the benchmark may pass another, e.g. the image's major). */
-  constructor(env: Record<string, string | undefined>, nodeArgs: string[] = [], nodeBinary: string = process.execPath) {
+  /**
+   * `nodeBinary` defaults to the node running the tests (the benchmark may pass another, e.g. the image's major);
+   * `script` to the bundle in agent/dist.
+   */
+  constructor(env: Record<string, string | undefined>, nodeArgs: string[] = [], nodeBinary: string = process.execPath, script: string = BUNDLE) {
     const clean: Record<string, string> = {};
     for (const [k, v] of Object.entries(process.env)) {
       if (v !== undefined && !k.startsWith('AWS_') && !k.startsWith('FARGATE_MONITOR_') && !k.startsWith('ECS_')) clean[k] = v;
     }
     for (const [k, v] of Object.entries(env)) if (v !== undefined) clean[k] = v;
-    this.child = spawn(nodeBinary, [...nodeArgs, BUNDLE], { env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = spawn(nodeBinary, [...nodeArgs, script], { env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (d) => {
       this.buf += String(d);
       const parts = this.buf.split('\n');
