@@ -17,8 +17,8 @@
  */
 import { ChildProcess, execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as net from 'node:net';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { AgentProcess, ensureBundle, REPO } from '../test/agent/support/agent-process';

@@ -1,9 +1,9 @@
 /** The PutMetricData publisher in-process, with a recording client: batching, limits, bound, conversion. */
 import * as fs from 'node:fs';
+import { BUNDLE, ensureBundle, SDK_BUNDLE } from './support/agent-process';
 import { setLogWriter } from '../../agent/src/log';
 import { CloudWatchPublisher, toMetricDatum } from '../../agent/src/publisher-cloudwatch';
 import type { Datum } from '../../agent/src/types';
-import { BUNDLE, ensureBundle, SDK_BUNDLE } from './support/agent-process';
 
 const dims: Array<[string, string]> = [['ClusterName', 'c'], ['TaskDefinitionFamily', 'f']];
 const datum = (i: number, d = dims): Datum => ({ name: 'CPUUtilization', unit: 'Percent', value: i, timestampMs: 1_700_000_000_000 + i, dimensions: d });
