@@ -24,6 +24,8 @@ export type ProcResult =
 interface PidState {
   start: string;
   ticks: number;
+  /** `/proc/<pid>/cgroup`, read once per process (it does not change). */
+  cgroup: string;
   dockerId: string | null;
 }
 
@@ -111,11 +113,13 @@ export class ProcfsSource {
         st.ticks = stat.ticks;
       } else {
         // New process (or a recycled pid): read its cgroup once; its CPU counts from now on.
-        let cg = '';
-        try { cg = fs.readFileSync(path.join(dir, 'cgroup'), 'utf8'); } catch { /* gone */ }
-        st = { start: stat.start, ticks: stat.ticks, dockerId: matchDockerId(cg, dockerIds) };
+        let cgroup = '';
+        try { cgroup = fs.readFileSync(path.join(dir, 'cgroup'), 'utf8'); } catch { /* gone */ }
+        st = { start: stat.start, ticks: stat.ticks, cgroup, dockerId: null };
         this.pids.set(pid, st);
       }
+      // Matched until it maps: a process can appear before /task lists its container (started since the last read).
+      st.dockerId ??= matchDockerId(st.cgroup, dockerIds);
       if (!st.dockerId) continue;
       let c = perContainer.get(st.dockerId);
       if (!c) {

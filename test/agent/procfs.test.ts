@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { AgentProcess, ensureBundle } from './support/agent-process';
 import { FakeTmde, json } from './support/fake-tmde';
 import { syntheticTask } from './support/payloads';
-import { parseStat, parseVmRssBytes, matchDockerId } from '../../agent/src/procfs';
+import { matchDockerId, parseStat, parseVmRssBytes, ProcfsSource } from '../../agent/src/procfs';
 
 const APP_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00-1111111111';
 const AGENT_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00-2222222222';
@@ -49,6 +49,25 @@ test('parsers', () => {
   expect(parseVmRssBytes('Name:\tx\nVmRSS:\t  2048 kB\n')).toBe(2048 * 1024);
   expect(matchDockerId('0::/ecs/abc/' + APP_ID + '\n', [AGENT_ID, APP_ID])).toBe(APP_ID);
   expect(matchDockerId('0::/\n', [AGENT_ID, APP_ID])).toBeNull();
+});
+
+test('a process seen before /task lists its container is mapped once the container is listed', () => {
+  const idle = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1000)'], { stdio: 'ignore' });
+  const root = makeProcRoot([
+    { pid: process.pid, cgroup: `0::/ecs/t/${AGENT_ID}\n` },
+    { pid: idle.pid!, cgroup: `0::/ecs/t/${APP_ID}\n` },
+  ]);
+  try {
+    const src = new ProcfsSource(root);
+    // First sample: /task does not list the app yet.
+    expect(src.sample([AGENT_ID], AGENT_ID)).toMatchObject({ status: 'unavailable', kind: 'no-mapping' });
+    const r = src.sample([AGENT_ID, APP_ID], AGENT_ID);
+    expect(r.status).toBe('ok');
+    expect(r.status === 'ok' && r.containers.map((c) => c.dockerId).sort()).toEqual([AGENT_ID, APP_ID].sort());
+  } finally {
+    idle.kill('SIGKILL');
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 });
 
 describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
