@@ -139,22 +139,21 @@ export class Sampler {
     if (!anyNew || latestRead === undefined) return undefined;
 
     const sample: TaskSample = { timestampMs: latestRead };
-    const tdims = baseDims;
     if (coresKnown && coresCount > 0) {
       const pct = cpuPercentOfTask(sumCores, vcpu);
       if (pct !== undefined) {
         sample.cpuPercent = pct;
-        if (publishCpu) datums.push({ name: 'CPUUtilization', unit: 'Percent', value: pct, timestampMs: latestRead, dimensions: tdims });
+        if (publishCpu) datums.push({ name: 'CPUUtilization', unit: 'Percent', value: pct, timestampMs: latestRead, dimensions: baseDims });
       }
     }
     if (memCount > 0) {
       const mib = sumMem / BYTES_PER_MIB;
       sample.memoryMiB = mib;
-      datums.push({ name: 'MemoryUtilized', unit: 'Megabytes', value: mib, timestampMs: latestRead, dimensions: tdims });
+      datums.push({ name: 'MemoryUtilized', unit: 'Megabytes', value: mib, timestampMs: latestRead, dimensions: baseDims });
       const pct = percentOf(mib, taskMem);
       if (pct !== undefined) {
         sample.memoryPercent = pct;
-        datums.push({ name: 'MemoryUtilization', unit: 'Percent', value: pct, timestampMs: latestRead, dimensions: tdims });
+        datums.push({ name: 'MemoryUtilization', unit: 'Percent', value: pct, timestampMs: latestRead, dimensions: baseDims });
       }
     }
     if (this.opts.runDuration) {
@@ -162,7 +161,7 @@ export class Sampler {
       const secs = secondsBetween(parseTimestampMs(app?.StartedAt), latestRead);
       if (secs !== undefined) {
         sample.runDurationSeconds = secs;
-        datums.push({ name: 'RunDuration', unit: 'Seconds', value: secs, timestampMs: latestRead, dimensions: tdims });
+        datums.push({ name: 'RunDuration', unit: 'Seconds', value: secs, timestampMs: latestRead, dimensions: baseDims });
       }
     }
     return { task: sample, datums: datums.filter((d) => Number.isFinite(d.value) && Number.isFinite(d.timestampMs)), resets };
