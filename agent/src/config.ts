@@ -1,6 +1,6 @@
 /** Environment → configuration. Invalid values log a warning naming the variable and fall back to the default. */
 // The constructs validate the namespace with this same rule, so what synthesizes is what the agent accepts.
-import { cloudWatchNamespaceProblem } from '../../lib/cloudwatch-namespace';
+import { cloudWatchNamespaceProblem } from '../../lib/agent/cloudwatch-namespace';
 
 export interface Config {
   metadataUri?: string;

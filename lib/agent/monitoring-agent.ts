@@ -89,6 +89,15 @@ export interface MonitoringAgentProps extends MonitoringAgentOptions {
    * @default true
    */
   readonly publishRunDuration?: boolean;
+
+  /**
+   * How often the agent sends its buffered datums (one PutMetricData call per flush, or one batch of EMF lines).
+   * A shorter interval makes metrics reach CloudWatch sooner (what fast scaling needs) at the cost of more API
+   * calls: 60 s divided by the interval, per task per minute. Between 1 second and 1 hour.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly flushInterval?: Duration;
 }
 
 /**
@@ -132,6 +141,13 @@ export class MonitoringAgent extends Construct {
     if (props.publishRunDuration === false) environment.FARGATE_MONITOR_RUN_DURATION = 'false';
     if (publisher.name !== 'cloudwatch') environment.FARGATE_MONITOR_PUBLISHER = publisher.name;
     if (props.procfsSampling) environment.FARGATE_MONITOR_PROCFS = 'true';
+    if (props.flushInterval !== undefined && !props.flushInterval.isUnresolved()) {
+      const ms = props.flushInterval.toMilliseconds();
+      if (!Number.isInteger(ms) || ms < 1000 || ms > 3_600_000) {
+        throw new Error(`flushInterval must be a whole number of milliseconds from 1 second to 1 hour, got ${props.flushInterval.toHumanString()}`);
+      }
+      if (ms !== 10_000) environment.FARGATE_MONITOR_FLUSH_INTERVAL_MS = String(ms);
+    }
 
     this.container = props.taskDefinition.addContainer('Agent', {
       containerName: AGENT_CONTAINER_NAME,
@@ -178,7 +194,7 @@ export class MonitoringAgent extends Construct {
  * machine that deploys. The asset hash is the same for every agent, so CDK stages and pushes it once.
  */
 function defaultAgentImage(): ecs.ContainerImage {
-  return ecs.ContainerImage.fromAsset(path.join(__dirname, '..', 'agent'), {
+  return ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'agent'), {
     platform: ecr_assets.Platform.LINUX_AMD64,
   });
 }

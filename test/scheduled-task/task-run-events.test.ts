@@ -3,13 +3,13 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { TaskRunEvents } from '../lib';
-import { matchEvents } from './support/event-ruler';
-import { newStack } from './support/stacks';
+import { TaskRunEvents } from '../../lib';
+import { matchEvents } from '../support/event-ruler';
+import { newStack } from '../support/stacks';
 
 const CLUSTER_ARN = 'arn:aws:ecs:eu-central-1:111111111111:cluster/batch';
 const FAMILY = 'nightly-batch';
-const FIXTURES = path.join(__dirname, 'fixtures', 'events');
+const FIXTURES = path.join(__dirname, '..', 'fixtures', 'events');
 
 /** The two rules' patterns as synthesized, for a cluster and family known at synth. */
 function synthesizedPatterns(): { stopped: object; failed: object } {

@@ -2,8 +2,8 @@ import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { TaskMetrics } from './task-metrics';
 import { TaskRunEvents } from './task-run-events';
+import { TaskMetrics } from '../agent/task-metrics';
 
 /**
  * Thresholds of the alarms of a scheduled task.

@@ -8,12 +8,12 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { validateFargateTaskSize } from './fargate-task-size';
-import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from './monitoring-agent';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
-import { TaskDashboard } from './task-dashboard';
-import { TaskMetrics } from './task-metrics';
 import { TaskRunEvents } from './task-run-events';
+import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
+import { TaskMetrics } from '../agent/task-metrics';
+import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { TaskDashboard } from '../shared/task-dashboard';
 
 /**
  * The application container of a {@link MonitoredScheduledTask}.

@@ -1,8 +1,8 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
-import { TaskMetrics } from './task-metrics';
-import { TaskRunEvents } from './task-run-events';
+import { TaskMetrics } from '../agent/task-metrics';
+import { TaskRunEvents } from '../scheduled-task/task-run-events';
 
 /**
  * Properties of {@link TaskDashboard}.

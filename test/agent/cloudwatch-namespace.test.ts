@@ -4,9 +4,9 @@
  * them and no alarm looks.
  */
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { minimalProps, newStack } from './support/stacks';
-import { loadConfig } from '../agent/src/config';
-import { MonitoredScheduledTask } from '../lib';
+import { loadConfig } from '../../agent/src/config';
+import { MonitoredScheduledTask } from '../../lib';
+import { minimalProps, newStack } from '../support/stacks';
 
 const cases: Array<[string, boolean]> = [
   ['FargateMonitor', true],

@@ -4,9 +4,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { AGENT_CONTAINER_NAME, MetricsPublisher, MonitoredScheduledTask, MonitoredScheduledTaskProps, MonitoringAgent } from '../lib';
-import { ExampleStack } from './example/example-stack';
-import { maskAssetHashes, minimalProps, newStack } from './support/stacks';
+import { AGENT_CONTAINER_NAME, MetricsPublisher, MonitoredScheduledTask, MonitoredScheduledTaskProps, MonitoringAgent } from '../../lib';
+import { ExampleStack } from '../example/example-stack';
+import { maskAssetHashes, minimalProps, newStack } from '../support/stacks';
 
 function synth(props: MonitoredScheduledTaskProps = minimalProps()): { stack: Stack; task: MonitoredScheduledTask; template: Template } {
   const stack = newStack();

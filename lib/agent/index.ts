@@ -1,0 +1,3 @@
+export * from './task-metrics';
+export * from './metrics-publisher';
+export * from './monitoring-agent';

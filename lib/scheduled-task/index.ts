@@ -1,0 +1,3 @@
+export * from './task-run-events';
+export * from './scheduled-task-alarms';
+export * from './monitored-scheduled-task';
