@@ -48,6 +48,8 @@ function readKey(s: ContainerStats): string {
 
 export class Sampler {
   private readonly state = new Map<string, ContainerState>();
+  /** The app run (DockerId|StartedAt) whose final RunDuration datum (at FinishedAt) was emitted. */
+  private finalRunDurationFor?: string;
 
   constructor(private readonly opts: SamplerOptions) {}
 
@@ -157,13 +159,40 @@ export class Sampler {
       }
     }
     if (this.opts.runDuration) {
-      const app = findAppContainer(task, this.opts.appContainer, selfName);
-      const secs = secondsBetween(parseTimestampMs(app?.StartedAt), latestRead);
-      if (secs !== undefined) {
-        sample.runDurationSeconds = secs;
-        datums.push({ name: 'RunDuration', unit: 'Seconds', value: secs, timestampMs: latestRead, dimensions: baseDims });
+      const rd = this.runDuration(task, stats, selfName);
+      if (rd) {
+        sample.runDurationSeconds = rd.value;
+        datums.push({ name: 'RunDuration', unit: 'Seconds', value: rd.value, timestampMs: rd.timestampMs, dimensions: baseDims });
       }
     }
     return { task: sample, datums: datums.filter((d) => Number.isFinite(d.value) && Number.isFinite(d.timestampMs)), resets };
+  }
+
+  /**
+   * RunDuration for this sample, or undefined. While the app container runs: its `StartedAt` → its own stats `read`
+   * (not another container's: after the app exits, the agent's samples go on). Once `/task` says it has ended
+   * (`FinishedAt` set, or `KnownStatus` STOPPED): one last datum, `StartedAt` → `FinishedAt` timestamped at
+   * `FinishedAt` (the REPORT's duration), then nothing more for that container. An app with a `null`/`{}`/missing
+   * stats entry that `/task` does not yet show as stopped gets no datum (its end is not known yet).
+   */
+  private runDuration(task: TmdeTask | undefined, stats: TaskStats, selfName: string | undefined):
+    { value: number; timestampMs: number } | undefined {
+    const app = findAppContainer(task, this.opts.appContainer, selfName);
+    const started = parseTimestampMs(app?.StartedAt);
+    if (!app || started === undefined) return undefined;
+    const finished = parseTimestampMs(app.FinishedAt);
+    if (finished !== undefined || app.KnownStatus === 'STOPPED') {
+      const key = `${app.DockerId ?? app.Name}|${app.StartedAt}`;
+      if (finished === undefined || this.finalRunDurationFor === key) return undefined;
+      const secs = secondsBetween(started, finished);
+      if (secs === undefined) return undefined;
+      this.finalRunDurationFor = key;
+      return { value: secs, timestampMs: finished };
+    }
+    const entry = typeof app.DockerId === 'string' ? (stats as Record<string, unknown>)[app.DockerId] : undefined;
+    if (!isStatsEntry(entry)) return undefined;
+    const read = parseTimestampMs(entry.read);
+    const secs = secondsBetween(started, read);
+    return secs === undefined ? undefined : { value: secs, timestampMs: read! };
   }
 }

@@ -178,6 +178,57 @@ describe('ecs_exporter Fargate (cgroup v1, null entry, 0.25 vCPU, online_cpus 2)
     expect(find(out2.datums, 'CPUUtilization', 'ecs-exporter')!.value).toBeCloseTo(2, 9);
   });
 
+  test('RunDuration of an app that has exited (the fixture\'s STOPPED `nonessential`): one datum at FinishedAt, then none', () => {
+    // nonessential: StartedAt 02:04:22.240922754, FinishedAt 02:04:22.270452337, ExitCode 0; its stats entry is null
+    // while the other containers' samples go on (read 03:30:22.28…): the old code published StartedAt → that read.
+    const s = new Sampler({ runDuration: true, appContainer: 'nonessential' });
+    const out = s.ingest(task, stats, 'ecs-exporter', Date.now())!;
+    const rd = out.datums.filter((d) => d.name === 'RunDuration');
+    expect(rd).toHaveLength(1);
+    expect(rd[0].value).toBeCloseTo(0.029529583, 6); // epoch-ms doubles keep ~0.1 µs
+    expect(rd[0].timestampMs).toBe(Date.parse('2025-04-28T02:04:22.270Z') + 0.452337);
+    expect(out.task.runDurationSeconds).toBeCloseTo(0.029529583, 6);
+    // The next distinct sample (10 s later) carries no RunDuration at all.
+    const next = JSON.parse(JSON.stringify(stats));
+    for (const id of [EXP, MAIN]) next[id].read = next[id].read.replace('03:30:22', '03:30:32');
+    const out2 = s.ingest(task, next, 'ecs-exporter', Date.now())!;
+    expect(out2.datums.filter((d) => d.name === 'RunDuration')).toEqual([]);
+    expect(out2.datums.length).toBeGreaterThan(0);
+  });
+
+  test('RunDuration while the app runs, then after it exits (synthetic /task from the fixture): capped, not growing', () => {
+    const s = new Sampler({ runDuration: true });
+    // Running: main StartedAt 02:04:22.279743113 → main's read 03:30:22.287279291 = 5160.007536178 s
+    expect(find(s.ingest(task, stats, 'ecs-exporter', Date.now())!.datums, 'RunDuration')!.value).toBeCloseTo(5160.007536178, 6);
+    // 10 s later main's stats entry is null but /task has not caught up yet (still RUNNING): end unknown, no datum.
+    const gone = JSON.parse(JSON.stringify(stats));
+    gone[EXP].read = gone[EXP].read.replace('03:30:22', '03:30:32');
+    gone[MAIN] = null;
+    const out1 = s.ingest(task, gone, 'ecs-exporter', Date.now())!;
+    expect(out1.datums.filter((d) => d.name === 'RunDuration')).toEqual([]);
+    // /task now says STOPPED with FinishedAt 03:30:25.5 (ExitCode 1): one datum of 5163.220256887 s at FinishedAt.
+    const stopped = JSON.parse(JSON.stringify(task));
+    const m = stopped.Containers.find((c: any) => c.Name === 'main');
+    Object.assign(m, { KnownStatus: 'STOPPED', ExitCode: 1, FinishedAt: '2025-04-28T03:30:25.500000000Z' });
+    const later = JSON.parse(JSON.stringify(gone));
+    later[EXP].read = later[EXP].read.replace('03:30:32', '03:30:42');
+    const out2 = s.ingest(stopped, later, 'ecs-exporter', Date.now())!;
+    const rd = out2.datums.filter((d) => d.name === 'RunDuration');
+    expect(rd).toHaveLength(1);
+    expect(rd[0].value).toBeCloseTo(5163.220256887, 6);
+    expect(rd[0].timestampMs).toBe(Date.parse('2025-04-28T03:30:25.500Z'));
+    // And never again, however long the agent keeps sampling.
+    for (const t of ['03:30:52', '03:31:02', '03:59:02']) {
+      const more = JSON.parse(JSON.stringify(later));
+      more[EXP].read = more[EXP].read.replace('03:30:42', t);
+      expect(s.ingest(stopped, more, 'ecs-exporter', Date.now())!.datums.filter((d) => d.name === 'RunDuration')).toEqual([]);
+    }
+    // STOPPED without FinishedAt: no datum (the end is unknown).
+    const noEnd = JSON.parse(JSON.stringify(task));
+    Object.assign(noEnd.Containers.find((c: any) => c.Name === 'main'), { KnownStatus: 'STOPPED' });
+    expect(new Sampler({ runDuration: true }).ingest(noEnd, gone, 'ecs-exporter', Date.now())!.datums.filter((d) => d.name === 'RunDuration')).toEqual([]);
+  });
+
   test('a container listed in /task but missing from stats (first second) is skipped without NaN', () => {
     const partial = { [EXP]: stats[EXP] };
     const out = new Sampler({ runDuration: true }).ingest(task, partial, 'ecs-exporter', Date.now())!;
@@ -270,8 +321,9 @@ describe('Datadog Fargate v4 (cgroup v1, 1 vCPU task, online_cpus 2) + its /task
     expect(find(out.datums, 'MemoryUtilization')!.value).toBeCloseTo((100 * (156_966_912 + 34_865_152) / MiB) / 3072, 9);
     // no container memory limit in /task → against the task's 3072 MiB (the edited stats limits are ignored)
     expect(find(out.datums, 'MemoryUtilization', 'dd-agent')!.value).toBeCloseTo((100 * 156_966_912 / MiB) / 3072, 9);
-    // RunDuration: apmtest-ping StartedAt 01:13:34.891627424 → latest read 01:19:45.077342978 = 370.185715554 s
-    expect(find(out.datums, 'RunDuration')!.value).toBeCloseTo(370.185715554, 4);
+    // RunDuration: apmtest-ping StartedAt 01:13:34.891627424 → its own read 01:19:44.895193503 = 370.003566079 s
+    // (not the later read of dd-agent, 01:19:45.077342978)
+    expect(find(out.datums, 'RunDuration')!.value).toBeCloseTo(370.003566079, 6);
   });
 });
 
