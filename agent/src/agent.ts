@@ -211,18 +211,34 @@ export class Agent {
     await this.publisher.flush(signal);
   }
 
+  /**
+   * The shutdown deadline for a SIGTERM now. ECS reverses `dependsOn` at shutdown: while the app container still runs,
+   * its SIGTERM waits until the agent has exited, so the agent then keeps to the shorter
+   * FARGATE_MONITOR_SHUTDOWN_TIMEOUT_APP_RUNNING_MS (from the last `/task` read: at most ~1 s old when a container
+   * stopped, since a stopped container's stats entry triggers a re-read).
+   */
+  shutdownTimeoutMs(): number {
+    const running = this.report.appRunning(this.selfName);
+    return running ? Math.min(this.cfg.shutdownTimeoutMs, this.cfg.shutdownTimeoutAppRunningMs) : this.cfg.shutdownTimeoutMs;
+  }
+
+  /** Whether the app container runs per the last `/task` read (undefined: unknown). */
+  appRunning(): boolean | undefined {
+    return this.report.appRunning(this.selfName);
+  }
+
   /** SIGTERM: last sample, flush, REPORT — all within the shutdown deadline. Never throws. */
   async shutdown(): Promise<void> {
     await this.shutdownSteps();
     this.printReport();
   }
 
-  /** Last sample and final flush, bounded by the shutdown deadline; the caller prints the REPORT. */
-  async shutdownSteps(): Promise<void> {
+  /** Last sample and final flush, bounded by the shutdown deadline (default: shutdownTimeoutMs()); the caller prints the REPORT. */
+  async shutdownSteps(timeoutMs: number = this.shutdownTimeoutMs()): Promise<void> {
     if (this.stopping) return;
     this.stopping = true;
     const t0 = this.now();
-    const deadline = t0 + this.cfg.shutdownTimeoutMs;
+    const deadline = t0 + timeoutMs;
     clearTimeout(this.pollTimer);
     clearInterval(this.pollTimer);
     clearInterval(this.flushTimer);

@@ -11,6 +11,8 @@ export interface Config {
   pollIntervalMs: number;
   flushIntervalMs: number;
   shutdownTimeoutMs: number;
+  /** The deadline instead, when shorter, if the app container is still running at SIGTERM (its SIGTERM waits for us). */
+  shutdownTimeoutAppRunningMs: number;
   metadataTimeoutMs: number;
   cloudwatchTimeoutMs: number;
   publisher: 'cloudwatch' | 'emf';
@@ -25,6 +27,7 @@ export const DEFAULTS = {
   pollIntervalMs: 1000,
   flushIntervalMs: 10000,
   shutdownTimeoutMs: 10000,
+  shutdownTimeoutAppRunningMs: 3000,
   metadataTimeoutMs: 2000,
   cloudwatchTimeoutMs: 5000,
   publisher: 'cloudwatch' as const,
@@ -86,6 +89,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, warn: Warn): Config {
     pollIntervalMs,
     flushIntervalMs: int(env, 'FARGATE_MONITOR_FLUSH_INTERVAL_MS', DEFAULTS.flushIntervalMs, 10, 3_600_000, warn),
     shutdownTimeoutMs: int(env, 'FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS', DEFAULTS.shutdownTimeoutMs, 500, 110_000, warn),
+    shutdownTimeoutAppRunningMs: int(env, 'FARGATE_MONITOR_SHUTDOWN_TIMEOUT_APP_RUNNING_MS', DEFAULTS.shutdownTimeoutAppRunningMs, 500, 110_000, warn),
     metadataTimeoutMs: int(env, 'FARGATE_MONITOR_METADATA_TIMEOUT_MS', DEFAULTS.metadataTimeoutMs, 50, 60_000, warn),
     cloudwatchTimeoutMs: int(env, 'FARGATE_MONITOR_CLOUDWATCH_TIMEOUT_MS', DEFAULTS.cloudwatchTimeoutMs, 50, 60_000, warn),
     publisher,

@@ -37,7 +37,8 @@ function main(): void {
   const onSignal = (sig: string) => {
     if (signalled) return;
     signalled = true;
-    log('info', `${sig} received: last sample, flush, REPORT`, { shutdownTimeoutMs: cfg.shutdownTimeoutMs });
+    const timeoutMs = agent.shutdownTimeoutMs();
+    log('info', `${sig} received: last sample, flush, REPORT`, { shutdownTimeoutMs: timeoutMs, appRunning: agent.appRunning() ?? null });
     // Hard deadline: the REPORT goes out and the process exits 0 even if everything else hangs.
     setTimeout(() => {
       if (!reported) {
@@ -46,8 +47,8 @@ function main(): void {
         agent.printReport();
       }
       exit();
-    }, Math.max(100, cfg.shutdownTimeoutMs - 300)).unref();
-    void agent.shutdownSteps().then(() => {
+    }, Math.max(100, timeoutMs - 300)).unref();
+    void agent.shutdownSteps(timeoutMs).then(() => {
       if (!reported) {
         reported = true;
         agent.printReport();

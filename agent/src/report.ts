@@ -6,6 +6,12 @@ export interface ReportData {
   taskArn: string | null;
   appContainer: string | null;
   appExitCode: number | null;
+  /**
+   * true: the app container was still running (no `FinishedAt`, not STOPPED) in the last `/task` read at the agent's
+   * shutdown: ECS stops the agent before the app (it reverses `dependsOn`), so there is no exit code yet and the
+   * duration runs to the agent's shutdown. false: it had ended. null: no app container known.
+   */
+  appRunningAtShutdown: boolean | null;
   durationSeconds: number | null;
   maxMemoryUsedMiB: number | null;
   memoryLimitMiB: number | null;
@@ -52,11 +58,20 @@ export class ReportTracker {
     if (isFiniteNumber(memoryMiB) && (this.memMaxProcfs === undefined || memoryMiB > this.memMaxProcfs)) this.memMaxProcfs = memoryMiB;
   }
 
+  /** Whether the app container is running per the last `/task` read: undefined when no app container is known. */
+  appRunning(selfName: string | undefined): boolean | undefined {
+    const app = findAppContainer(this.task, this.appName, selfName);
+    if (!app) return undefined;
+    return parseTimestampMs(app.FinishedAt) === undefined && app.KnownStatus !== 'STOPPED';
+  }
+
   data(selfName: string | undefined, nowMs: number): ReportData {
     const app = findAppContainer(this.task, this.appName, selfName);
+    const running = this.appRunning(selfName);
     const started = parseTimestampMs(app?.StartedAt);
     const finished = parseTimestampMs(app?.FinishedAt);
-    const end = finished ?? this.lastSampleMs ?? nowMs;
+    // Still running at the agent's shutdown: the run so far, to now. Ended: to FinishedAt.
+    const end = finished ?? (running ? nowMs : (this.lastSampleMs ?? nowMs));
     const duration = secondsBetween(started, end);
     const useProcfs = this.memMaxProcfs !== undefined && (this.memMaxTmde === undefined || this.memMaxProcfs > this.memMaxTmde);
     const maxMem = useProcfs ? this.memMaxProcfs : this.memMaxTmde;
@@ -66,6 +81,7 @@ export class ReportTracker {
       taskArn: typeof this.task?.TaskARN === 'string' ? this.task.TaskARN : null,
       appContainer: typeof app?.Name === 'string' ? app.Name : (this.appName ?? null),
       appExitCode: isFiniteNumber(exit) ? exit : null,
+      appRunningAtShutdown: running ?? null,
       durationSeconds: round(duration, 3),
       maxMemoryUsedMiB: round(maxMem, 1),
       memoryLimitMiB: limit ?? null,
@@ -98,6 +114,7 @@ export function formatReport(d: ReportData): [string, string] {
     `REPORT TaskArn: ${d.taskArn ?? '-'}`,
     `Duration: ${d.durationSeconds === null ? '-' : `${d.durationSeconds.toFixed(1)} s`}`,
     `App Exit Code: ${d.appExitCode === null ? '-' : d.appExitCode}`,
+    ...(d.appRunningAtShutdown ? ['App: still running at agent shutdown (ECS stops the agent before the app)'] : []),
     `Max Memory Used: ${mem}`,
     `CPU Average: ${d.cpuAverageUtilizationPercent === null ? '-' : `${d.cpuAverageUtilizationPercent.toFixed(1)}%`}`,
     `CPU Max: ${d.cpuMaxUtilizationPercent === null ? '-' : `${d.cpuMaxUtilizationPercent.toFixed(1)}%`}`,

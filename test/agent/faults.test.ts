@@ -11,7 +11,6 @@ import { syntheticTask } from './support/payloads';
 
 const AGENT_ID = 'fa017fa017fa017fa017fa017fa017fa-0000000001';
 const APP_ID = 'fa017fa017fa017fa017fa017fa017fa-0000000002';
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** 1 vCPU task; per 10 s sample: agent 1e8 ns = 1 %, app 2.5e9 ns = 25 %; task = 26 %. */
 function makeTask(cluster: string) {
@@ -41,8 +40,13 @@ afterEach(async () => {
  * A fake TMDE serving the synthetic task (its stats advance one sample per request) and a fault-injecting proxy in
  * front of moto, both stopped after the test. `hang()` makes TMDE hang from then on.
  */
-async function harness(cluster: string) {
+async function harness(cluster: string, appStopped = false) {
   const syn = makeTask(cluster);
+  if (appStopped) {
+    // The app has exited (a finished batch run): /task says STOPPED with its exit code and FinishedAt.
+    const app = syn.task.Containers.find((c: any) => c.Name === 'app') as any;
+    Object.assign(app, { KnownStatus: 'STOPPED', ExitCode: 0, FinishedAt: new Date(Date.now() - 60_000).toISOString() });
+  }
   let hanging = false;
   const tmde = new FakeTmde((p) => {
     if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
@@ -106,8 +110,10 @@ test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped
   });
   cleanup.push(() => agent.kill());
 
-  // Absent at start: nothing listens on the port yet.
-  await sleep(400);
+  // Absent at start: nothing listens on the port yet. The endpoint comes up only once the agent has logged the
+  // refused connection (a condition, not a fixed sleep: a loaded machine may take seconds to start node).
+  const refused = () => agent.logs().some((l) => l.message.startsWith('task metadata endpoint /task/stats unavailable') && /ECONNREFUSED/.test(l.message));
+  await agent.waitFor(refused, 60_000, 'the ECONNREFUSED line of "absent at start"');
   expect(agent.alive).toBe(true);
   await tmde.start(port);
   const phases: Mode[] = ['good', 'error500', 'good', 'hang', 'good', 'truncate', 'good', 'nonjson', 'good',
@@ -118,7 +124,9 @@ test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped
     await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= before + 6, 10_000, `6 polls in ${m}`);
     expect(agent.alive).toBe(true);
   }
-  await sleep(400); // let a periodic flush run
+  // Let a periodic flush carry the last phase's samples: wait for a PutMetricData call that starts after it.
+  const putsAfterPhases = proxy.puts().length;
+  await agent.waitFor(() => proxy.puts().length > putsAfterPhases, 30_000, 'a periodic flush after the last phase');
   expect(agent.alive).toBe(true);
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
@@ -199,7 +207,10 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   const downFrom = syn.samples();
   let downTo = 0;
   await fault('down', /ECONNREFUSED/, () => { downTo = syn.samples(); return downTo - downFrom >= 200; });
-  await sleep(500);
+  // One more successful flush after the recovery (the datums sampled since reach moto before SIGTERM).
+  const okPuts = () => proxy.puts().filter((r) => r.answered === 'pass').length;
+  const okBefore = okPuts();
+  await agent.waitFor(() => okPuts() > okBefore, 30_000, 'a healthy flush after the outages');
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
 
@@ -246,32 +257,43 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
 
 test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 0 within the deadline', async () => {
   const cluster = `faults-term-${Date.now()}`;
-  const { uri, proxy, hang } = await harness(cluster);
-  const common = {
+  const running = await harness(cluster);
+  const ended = await harness(cluster, true);
+  const common = (h: typeof running) => ({
     ...FAKE_AWS_ENV,
-    AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,
-    ECS_CONTAINER_METADATA_URI_V4: uri,
+    AWS_ENDPOINT_URL_CLOUDWATCH: h.proxy.url,
+    ECS_CONTAINER_METADATA_URI_V4: h.uri,
     FARGATE_MONITOR_NAMESPACE: `Faults/${cluster}`,
     FARGATE_MONITOR_POLL_INTERVAL_MS: '50',
     FARGATE_MONITOR_FLUSH_INTERVAL_MS: '200',
     FARGATE_MONITOR_CLOUDWATCH_TIMEOUT_MS: '60000', // the flush hangs for as long as the proxy does
     FARGATE_MONITOR_METADATA_TIMEOUT_MS: '60000',
-  };
-  const fast = new AgentProcess({ ...common, FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS: '2000' });
-  const dflt = new AgentProcess(common); // default 10 s deadline
-  cleanup.push(() => fast.kill(), () => dflt.kill());
-  await fast.waitFor(() => proxy.puts().length >= 2, 10_000, 'first flushes');
-  await proxy.setMode('hang');
-  await sleep(600); // both agents now have a flush stuck in the proxy
-  hang();
-  await sleep(200);
-  const [a, b] = await Promise.all([fast.terminate(), dflt.terminate()]);
-  for (const [p, e, limit] of [[fast, a, 2000], [dflt, b, 10_000]] as const) {
+  });
+  // App still running: ECS holds the app's SIGTERM until the agent exits, so the agent keeps to the shorter deadline
+  // (explicit 2 s; default 3 s). App already ended: the default 10 s deadline.
+  const fast = new AgentProcess({ ...common(running), FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS: '2000' });
+  const dflt = new AgentProcess(common(running));
+  const done = new AgentProcess(common(ended));
+  cleanup.push(() => fast.kill(), () => dflt.kill(), () => done.kill());
+  // Wait until each agent has a flush stuck in its hanging proxy (the hung request reached the proxy), then hang TMDE.
+  for (const h of [running, ended]) await fast.waitFor(() => h.proxy.puts().length >= 2, 10_000, 'first flushes');
+  const stuck = running.proxy.puts().length + ended.proxy.puts().length;
+  await running.proxy.setMode('hang');
+  await ended.proxy.setMode('hang');
+  await fast.waitFor(() => running.proxy.puts().filter((r) => r.answered === 'hang').length >= 2
+    && ended.proxy.puts().some((r) => r.answered === 'hang'), 10_000, 'flushes stuck in the proxies');
+  expect(running.proxy.puts().length + ended.proxy.puts().length).toBeGreaterThan(stuck);
+  running.hang();
+  ended.hang();
+  const [a, b, c] = await Promise.all([fast.terminate(), dflt.terminate(), done.terminate()]);
+  for (const [p, e, limit, appRunning] of [[fast, a, 2000, true], [dflt, b, 3000, true], [done, c, 10_000, false]] as const) {
     expect(e.code).toBe(0);
     expect(e.tookMs).toBeLessThan(limit + 700);
     expect(e.tookMs).toBeGreaterThan(limit / 2); // it really waited for the hung flush, then gave up
     expect(p.reportText()).toMatch(/^REPORT TaskArn: arn:aws:ecs:us-east-1:123456789012:task\/synthetic\/0123456789abcdef\tDuration: /);
     expect(p.reportJson().samples).toBeGreaterThan(0);
     expect(p.reportJson().cpuMaxUtilizationPercent).toBeCloseTo(26, 6);
+    expect(p.reportJson().appRunningAtShutdown).toBe(appRunning);
+    expect(p.logs().find((l) => l.message.startsWith('SIGTERM received'))).toMatchObject({ shutdownTimeoutMs: limit, appRunning });
   }
 }, 60_000);

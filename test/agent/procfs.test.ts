@@ -124,7 +124,10 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
     cleanup.push(() => agent.kill());
     await agent.waitFor(() => agent.logs().some((l) => l.message.startsWith('/proc source active')), 10_000, '/proc source active');
     const r0 = reports[reports.length - 1];
-    await new Promise((r) => setTimeout(r, 4_000));
+    // A window of at least 3.5 s holding at least 12 of the agent's 250 ms /proc CPU datums (conditions, not a sleep).
+    const appCpuSince = (from: number) => agent.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l))
+      .filter((e) => e.ContainerName === 'app' && typeof e.CPUUtilization === 'number' && e._aws.Timestamp > from).length;
+    await agent.waitFor(() => reports[reports.length - 1].at >= r0.at + 3_500 && appCpuSince(r0.at + 250) >= 12, 60_000, 'a measurement window');
     const r1 = reports[reports.length - 1];
     const exit = await agent.terminate();
     expect(exit.code).toBe(0);
