@@ -1,0 +1,728 @@
+import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+import * as acm from 'aws-cdk-lib/aws-certificatemanager';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
+import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import {
+  scaleInIntervals, scaleOutIntervals, validateAlarmPeriod, validateScaleInSteps, validateScaleOutSteps,
+} from './scaling-steps';
+import { ServiceAlarmOptions, ServiceAlarms } from './service-alarms';
+import { ServiceDashboard } from './service-dashboard';
+import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
+import { TaskMetrics } from '../agent/task-metrics';
+import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
+import { validateFargateTaskSize } from '../shared/fargate-task-size';
+
+/**
+ * The application container of a {@link FastScalingService}: the options of a scheduled task's container plus
+ * the port the load balancer sends traffic to.
+ */
+export interface ServiceContainerOptions extends ScheduledTaskContainerOptions {
+  /**
+   * Port the app listens on (HTTP); the load balancer's target group sends traffic and health checks there.
+   *
+   * @default 80
+   */
+  readonly containerPort?: number;
+}
+
+/**
+ * Step scaling on one metric: a fast scale-out alarm and, optionally, a slow scale-in alarm.
+ * Used by {@link FastScalingService.scaleOnHighResolutionMetric}.
+ */
+export interface HighResolutionStepScalingOptions {
+  /**
+   * The metric. Its statistic is kept; its period is replaced by `scaleOutPeriod` (and `scaleInPeriod`). Give a
+   * metric published at high resolution (`StorageResolution: 1`), or a 10 s alarm on it sees no data.
+   */
+  readonly metric: cloudwatch.IMetric;
+
+  /**
+   * Scale-out steps in ascending order: every step has `lower`; each step's `upper` equals the next step's `lower`;
+   * only the last has no `upper`; `change` is positive. The first `lower` is the alarm threshold.
+   */
+  readonly scaleOutSteps: appscaling.ScalingInterval[];
+
+  /**
+   * How `change` of the scale-out steps is read.
+   *
+   * @default appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY (with at least 1 task added)
+   */
+  readonly scaleOutAdjustmentType?: appscaling.AdjustmentType;
+
+  /**
+   * Period of the scale-out alarm: 10 or 30 seconds (high-resolution alarm) or a whole number of minutes.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly scaleOutPeriod?: Duration;
+
+  /**
+   * Consecutive periods that must breach before scaling out (period × this ≤ 1 day).
+   *
+   * @default 1
+   */
+  readonly scaleOutEvaluationPeriods?: number;
+
+  /**
+   * Scale-out cooldown: after a scale-out, another one adds only what a larger step asks beyond the first.
+   *
+   * @default Duration.seconds(60) (about a Fargate task start plus two health checks)
+   */
+  readonly scaleOutCooldown?: Duration;
+
+  /**
+   * Scale-in steps in descending order: every step has `upper`; each step's `lower` equals the next step's `upper`;
+   * only the last has no `lower`; `change` is negative. The first `upper` is the alarm threshold.
+   *
+   * @default - no scale-in on this metric
+   */
+  readonly scaleInSteps?: appscaling.ScalingInterval[];
+
+  /**
+   * How `change` of the scale-in steps is read.
+   *
+   * @default appscaling.AdjustmentType.CHANGE_IN_CAPACITY
+   */
+  readonly scaleInAdjustmentType?: appscaling.AdjustmentType;
+
+  /**
+   * Period of the scale-in alarm (10 s, 30 s or whole minutes).
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly scaleInPeriod?: Duration;
+
+  /**
+   * Consecutive periods below the threshold before scaling in.
+   *
+   * @default 5
+   */
+  readonly scaleInEvaluationPeriods?: number;
+
+  /**
+   * Scale-in cooldown: no further scale-in until it has passed.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly scaleInCooldown?: Duration;
+}
+
+/**
+ * The scaling policies and alarms made by one call of {@link FastScalingService.scaleOnHighResolutionMetric}.
+ */
+export interface HighResolutionStepScaling {
+  /** The scale-out policy (its `upperAlarm` is the scale-out alarm). */
+  readonly scaleOutPolicy: appscaling.StepScalingPolicy;
+
+  /** The scale-out alarm. */
+  readonly scaleOutAlarm: cloudwatch.Alarm;
+
+  /** The scale-in policy, when scale-in steps were given. */
+  readonly scaleInPolicy?: appscaling.StepScalingPolicy;
+
+  /** The scale-in alarm, when scale-in steps were given. */
+  readonly scaleInAlarm?: cloudwatch.Alarm;
+}
+
+/**
+ * Properties of {@link FastScalingService}.
+ */
+export interface FastScalingServiceProps extends MonitoringAgentOptions, ServiceAlarmOptions {
+  /**
+   * Cluster to run the service in. Give `cluster` or `vpc`, not both.
+   *
+   * @default - a new cluster (Container Insights on, which the dashboard's task counts need) in `vpc`, or in a new
+   * VPC when `vpc` is not given either
+   */
+  readonly cluster?: ecs.ICluster;
+
+  /**
+   * VPC for a new cluster, used only when `cluster` is not given.
+   *
+   * @default - a new VPC (two AZs, with NAT gateways) when `cluster` is not given
+   */
+  readonly vpc?: ec2.IVpc;
+
+  /** The application (web server) container. */
+  readonly container: ServiceContainerOptions;
+
+  /**
+   * Task CPU, in CPU units (1024 = 1 vCPU). With `memoryLimitMiB`, must be a valid Fargate task size.
+   *
+   * @default 512
+   */
+  readonly cpu?: number;
+
+  /**
+   * Task memory, MiB. With `cpu`, must be a valid Fargate task size.
+   *
+   * @default 1024
+   */
+  readonly memoryLimitMiB?: number;
+
+  /**
+   * Name of the ECS service. The agent publishes the service's metrics under it (dimension `ServiceName`), so it
+   * is fixed at synth. CloudFormation cannot replace a resource with a fixed name: a change that replaces the
+   * service (its name, cluster, load balancer wiring or launch type) fails unless the name changes too.
+   * 1–255 letters, digits, hyphens and underscores.
+   *
+   * @default - derived from the construct path (stable while the construct keeps its id and place in the tree)
+   */
+  readonly serviceName?: string;
+
+  /**
+   * Task definition family.
+   *
+   * @default - generated from the construct path
+   */
+  readonly family?: string;
+
+  /**
+   * Fewest tasks: Application Auto Scaling raises the service to this many when it registers the target, and never
+   * scales in below it. (The template has no DesiredCount, so deployments leave the scaled count alone.)
+   *
+   * @default 2
+   */
+  readonly minCapacity?: number;
+
+  /**
+   * Most tasks. Must be at least `minCapacity`.
+   *
+   * @default 10
+   */
+  readonly maxCapacity?: number;
+
+  /**
+   * Scale-out steps on the agent's service-level `CPUUtilization` (Average, percent of the task's vCPU): ascending,
+   * contiguous, within 0–100, only the last open-ended, positive changes. The first `lower` is the threshold.
+   *
+   * @default - [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }] with PERCENT_CHANGE_IN_CAPACITY:
+   * +50 % of the tasks from 70 % CPU, double from 85 %
+   */
+  readonly scaleOutSteps?: appscaling.ScalingInterval[];
+
+  /**
+   * How `change` of `scaleOutSteps` is read.
+   *
+   * @default appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY (at least 1 task added)
+   */
+  readonly scaleOutAdjustmentType?: appscaling.AdjustmentType;
+
+  /**
+   * Period of the CPU scale-out alarm: 10 or 30 seconds (high-resolution alarm) or whole minutes.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly scaleOutPeriod?: Duration;
+
+  /**
+   * Consecutive breaching periods before scaling out.
+   *
+   * @default 1 (one 10 s period averages about 10 one-second datapoints per task)
+   */
+  readonly scaleOutEvaluationPeriods?: number;
+
+  /**
+   * Scale-out cooldown.
+   *
+   * @default Duration.seconds(60) (about a Fargate task start plus two health checks, so the new tasks take load
+   * before a same-sized step may add more)
+   */
+  readonly scaleOutCooldown?: Duration;
+
+  /**
+   * Scale-in steps on the agent's service-level `CPUUtilization`: descending, contiguous, within 0–100, only the
+   * last open-ended, negative changes. The first `upper` is the threshold.
+   *
+   * @default - [{ upper: 30, change: -1 }] with CHANGE_IN_CAPACITY: one task fewer below 30 % CPU
+   */
+  readonly scaleInSteps?: appscaling.ScalingInterval[];
+
+  /**
+   * Period of the CPU scale-in alarm.
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly scaleInPeriod?: Duration;
+
+  /**
+   * Consecutive periods below the scale-in threshold before scaling in.
+   *
+   * @default 5 (five minutes)
+   */
+  readonly scaleInEvaluationPeriods?: number;
+
+  /**
+   * Scale-in cooldown.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly scaleInCooldown?: Duration;
+
+  /**
+   * Also add ECS's native 20-second target tracking on CPU (`ECSServiceAverageCPUUtilizationHighResolution`) as a
+   * safety net, with this target (percent, > 0 and ≤ 100). Turns on 20 s `CPUUtilization` for the service
+   * (`MonitoringConfiguration`, billed like detailed monitoring). The safety net scales out even when the agent's
+   * metrics stop; its own scale-in is disabled (the step policy scales in).
+   *
+   * @default - none
+   */
+  readonly nativeTargetTrackingCpuPercent?: number;
+
+  /**
+   * How often the agent sends its metrics. Fast scaling needs each 1-second datapoint in CloudWatch within seconds:
+   * 5 s means 60 / 5 = 12 PutMetricData calls per task per minute (about 518,400 per task-month, about $5.18 per
+   * task-month at $0.01 per 1,000 requests, $518 per month for 100 tasks; us-east-1 list price, unverified).
+   *
+   * @default Duration.seconds(5)
+   */
+  readonly flushInterval?: Duration;
+
+  /**
+   * Whether the load balancer is internet-facing.
+   *
+   * @default true
+   */
+  readonly publicLoadBalancer?: boolean;
+
+  /**
+   * Certificate for an HTTPS listener on 443 (HTTP on 80 then redirects to it).
+   *
+   * @default - an HTTP listener on port 80
+   */
+  readonly certificate?: acm.ICertificate;
+
+  /**
+   * Path of the target group's health check.
+   *
+   * @default '/'
+   */
+  readonly healthCheckPath?: string;
+
+  /**
+   * Subnets of the tasks.
+   *
+   * @default - private subnets of the cluster's VPC
+   */
+  readonly taskSubnets?: ec2.SubnetSelection;
+
+  /**
+   * Security groups of the tasks (the load balancer is allowed in on the container port).
+   *
+   * @default - a new security group
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
+
+  /**
+   * Fargate platform version (1.4.0 or later: the agent's 1-second CPU needs `pidMode: task`).
+   *
+   * @default ecs.FargatePlatformVersion.LATEST
+   */
+  readonly platformVersion?: ecs.FargatePlatformVersion;
+
+  /**
+   * Retention of the log group both containers log to.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * KMS key to encrypt the log group with (its key policy must allow the CloudWatch Logs service principal).
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Actions of the service's alarms (not of the scaling alarms) on ALARM and OK, for example an SNS topic action.
+   *
+   * @default - no actions
+   */
+  readonly alarmActions?: cloudwatch.IAlarmAction[];
+}
+
+const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }];
+const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, change: -1 }];
+
+/**
+ * An ALB-fronted Fargate service that scales out within seconds of a load step, on 1-second CPU from the
+ * cdk-fargate-monitor agent.
+ *
+ * ECS target tracking sees one-minute (or, since 2026, 20-second) CPU and needs three datapoints: minutes pass
+ * before a scale-out. Here the agent sidecar reads every process's CPU from `/proc` each second (`pidMode: task`),
+ * sends it every 5 s, and CloudWatch averages all tasks' datapoints into one service metric (`ClusterName`,
+ * `ServiceName`); a 10-second high-resolution alarm on it drives an Application Auto Scaling step policy with large
+ * steps and a short cooldown. A slower alarm (5 × 1 minute) scales in one task at a time. The service is an
+ * `ApplicationLoadBalancedFargateService` (aws-ecs-patterns) whose target group checks health every 10 s and
+ * counts a target healthy after 2 checks, so new tasks take traffic sooner.
+ *
+ * Cost of the speed: 12 PutMetricData calls per task per minute (see `flushInterval`) and two alarms, one of them
+ * high resolution ($0.30 per month).
+ *
+ * @throws if `container` is missing, both `cluster` and `vpc` are given, cpu/memory is not a Fargate size,
+ * `minCapacity` > `maxCapacity`, steps overlap, leave gaps, run the wrong way or lie outside 0–100, a period is
+ * not one an alarm can have, `nativeTargetTrackingCpuPercent` is outside (0, 100], or an alarm option is invalid
+ */
+export class FastScalingService extends Construct {
+  /** The ECS service. */
+  public readonly service: ecs.FargateService;
+
+  /** The cluster the service runs in. */
+  public readonly cluster: ecs.ICluster;
+
+  /** The Application Load Balancer. */
+  public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
+
+  /** The load balancer's target group (the tasks). */
+  public readonly targetGroup: elbv2.ApplicationTargetGroup;
+
+  /** The task definition (app container and agent, `pidMode: task`). */
+  public readonly taskDefinition: ecs.FargateTaskDefinition;
+
+  /** The application container. */
+  public readonly appContainer: ecs.ContainerDefinition;
+
+  /** The monitoring agent sidecar container. */
+  public readonly agentContainer: ecs.ContainerDefinition;
+
+  /** Log group of both containers. */
+  public readonly logGroup: logs.LogGroup;
+
+  /** The service's task count as an Application Auto Scaling target; add your own policies to it. */
+  public readonly scalableTaskCount: ecs.ScalableTaskCount;
+
+  /** Name of the ECS service (also the `ServiceName` dimension of the agent's metrics). */
+  public readonly serviceName: string;
+
+  /** Metric factory for the agent's service-level metrics (`ClusterName`, `ServiceName`). */
+  public readonly taskMetrics: TaskMetrics;
+
+  /** The CPU step scaling (policies and alarms). */
+  public readonly cpuScaling: HighResolutionStepScaling;
+
+  /** The service's alarms (memory, 5xx, response time). */
+  public readonly alarms: ServiceAlarms;
+
+  /** The dashboard. */
+  public readonly dashboard: cloudwatch.Dashboard;
+
+  /** The ALB-fronted service pattern this construct composes. */
+  public readonly pattern: ecsPatterns.ApplicationLoadBalancedFargateService;
+
+  constructor(scope: Construct, id: string, props: FastScalingServiceProps) {
+    super(scope, id);
+    if (!props.container || !props.container.image) throw new Error('container is required, with at least container.image');
+    if (props.cluster && props.vpc) throw new Error('give either cluster or vpc, not both (vpc is only for a new cluster)');
+    const cpu = props.cpu ?? 512;
+    const memoryLimitMiB = props.memoryLimitMiB ?? 1024;
+    validateFargateTaskSize(cpu, memoryLimitMiB, 'cpu/memoryLimitMiB');
+    const c = props.container;
+    if (c.memoryLimitMiB !== undefined && !Token.isUnresolved(c.memoryLimitMiB) && !Token.isUnresolved(memoryLimitMiB)
+      && (c.memoryLimitMiB < 6 || c.memoryLimitMiB > memoryLimitMiB)) {
+      throw new Error(`container.memoryLimitMiB must be between 6 and the task's memoryLimitMiB (${memoryLimitMiB}), got ${c.memoryLimitMiB}`);
+    }
+    if (c.stopTimeout && !c.stopTimeout.isUnresolved() && c.stopTimeout.toSeconds() > 120) {
+      throw new Error(`container.stopTimeout must be at most 120 seconds on Fargate, got ${c.stopTimeout.toHumanString()}`);
+    }
+    const containerPort = c.containerPort ?? 80;
+    if (!Token.isUnresolved(containerPort) && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {
+      throw new Error(`container.containerPort must be a port number from 1 to 65535, got ${containerPort}`);
+    }
+    const containerName = c.containerName ?? 'app';
+    if (containerName === AGENT_CONTAINER_NAME) {
+      throw new Error(`container.containerName "${containerName}" is reserved for the monitoring agent`);
+    }
+    const minCapacity = props.minCapacity ?? 2;
+    const maxCapacity = props.maxCapacity ?? 10;
+    for (const [name, v] of [['minCapacity', minCapacity], ['maxCapacity', maxCapacity]] as const) {
+      if (!Token.isUnresolved(v) && (!Number.isInteger(v) || v < 0)) throw new Error(`${name} must be a whole number of tasks (0 or more), got ${v}`);
+    }
+    if (!Token.isUnresolved(minCapacity) && !Token.isUnresolved(maxCapacity) && minCapacity > maxCapacity) {
+      throw new Error(`minCapacity (${minCapacity}) must not be greater than maxCapacity (${maxCapacity})`);
+    }
+    if (!Token.isUnresolved(maxCapacity) && maxCapacity < 1) throw new Error(`maxCapacity must be at least 1, got ${maxCapacity}`);
+    if (props.platformVersion && !Token.isUnresolved(props.platformVersion) && /^1\.[0-3]\./.test(props.platformVersion)) {
+      throw new Error(`platformVersion must be 1.4.0 or later (the agent's 1-second CPU needs pidMode task), got ${props.platformVersion}`);
+    }
+    const nativeTarget = props.nativeTargetTrackingCpuPercent;
+    if (nativeTarget !== undefined && !Token.isUnresolved(nativeTarget) && !(nativeTarget > 0 && nativeTarget <= 100)) {
+      throw new Error(`nativeTargetTrackingCpuPercent must be > 0 and ≤ 100 (percent CPU), got ${nativeTarget}`);
+    }
+
+    this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 255, separator: '-' });
+    if (!Token.isUnresolved(this.serviceName) && !/^[A-Za-z0-9_-]{1,255}$/.test(this.serviceName)) {
+      throw new Error(`serviceName must be 1–255 letters, digits, hyphens and underscores, got ${JSON.stringify(this.serviceName)}`);
+    }
+
+    this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
+      vpc: props.vpc,
+      containerInsightsV2: ecs.ContainerInsights.ENABLED,
+    });
+
+    this.logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+
+    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
+      cpu,
+      memoryLimitMiB,
+      family: props.family,
+      // The agent's 1-second CPU reads the app's processes in /proc: one PID namespace per task (Linux, 1.4.0+).
+      pidMode: ecs.PidMode.TASK,
+      runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture: ecs.CpuArchitecture.X86_64 },
+    });
+    this.appContainer = this.taskDefinition.addContainer('App', {
+      containerName,
+      image: c.image,
+      command: c.command,
+      entryPoint: c.entryPoint,
+      environment: c.environment,
+      secrets: c.secrets,
+      memoryLimitMiB: c.memoryLimitMiB,
+      stopTimeout: c.stopTimeout,
+      user: c.user,
+      readonlyRootFilesystem: c.readonlyRootFilesystem,
+      essential: true,
+      portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
+      logging: c.logging ?? ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
+    });
+
+    const agent = new MonitoringAgent(this, 'Agent', {
+      taskDefinition: this.taskDefinition,
+      appContainer: this.appContainer,
+      logGroup: this.logGroup,
+      namespace: props.namespace,
+      agentImage: props.agentImage,
+      agentMemoryLimitMiB: props.agentMemoryLimitMiB,
+      metricsPublisher: props.metricsPublisher,
+      procfsSampling: props.procfsSampling ?? true,
+      serviceName: this.serviceName,
+      flushInterval: props.flushInterval ?? Duration.seconds(5),
+    });
+    this.agentContainer = agent.container;
+
+    this.pattern = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      serviceName: this.serviceName,
+      publicLoadBalancer: props.publicLoadBalancer ?? true,
+      certificate: props.certificate,
+      protocol: props.certificate ? elbv2.ApplicationProtocol.HTTPS : elbv2.ApplicationProtocol.HTTP,
+      redirectHTTP: props.certificate ? true : undefined,
+      sslPolicy: props.certificate ? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
+      taskSubnets: props.taskSubnets,
+      securityGroups: props.securityGroups,
+      platformVersion: props.platformVersion,
+      circuitBreaker: { rollback: true },
+      minHealthyPercent: 100,
+      healthCheckGracePeriod: Duration.seconds(30),
+    });
+    this.service = this.pattern.service;
+    // No DesiredCount in the template, so a deployment never resets the count auto scaling has set; ECS starts the
+    // service with 1 task and Application Auto Scaling raises it to minCapacity when it registers the target.
+    (this.service.node.defaultChild as ecs.CfnService).addPropertyDeletionOverride('DesiredCount');
+    this.loadBalancer = this.pattern.loadBalancer;
+    this.targetGroup = this.pattern.targetGroup;
+    // Fast health checks: a new task takes traffic after 2 × 10 s instead of 5 × 30 s; deregistration in 30 s.
+    this.targetGroup.configureHealthCheck({
+      path: props.healthCheckPath ?? '/',
+      interval: Duration.seconds(10),
+      timeout: Duration.seconds(5),
+      healthyThresholdCount: 2,
+      unhealthyThresholdCount: 3,
+    });
+    this.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
+    // Malformed HTTP headers are dropped at the load balancer, not passed to the app (Control Tower CT.ELB.PR.2).
+    this.loadBalancer.setAttribute('routing.http.drop_invalid_header_fields.enabled', 'true');
+    // The service depends on the listener (so the target group is attached to the load balancer before ECS
+    // registers tasks); aws-ecs-patterns puts the target group into that same DependsOn, which the service already
+    // references, and cfn-lint warns of the redundancy (W3005). Harmless: silenced for this resource only.
+    (this.service.node.defaultChild as ecs.CfnService).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
+
+    this.scalableTaskCount = this.service.autoScaleTaskCount({ minCapacity, maxCapacity });
+    this.taskMetrics = new TaskMetrics({
+      namespace: agent.namespace,
+      clusterName: this.cluster.clusterName,
+      serviceName: this.serviceName,
+    });
+
+    this.cpuScaling = this.stepScaling('Cpu', {
+      metric: this.taskMetrics.metricCpuUtilization(undefined, { statistic: 'Average' }),
+      scaleOutSteps: props.scaleOutSteps ?? DEFAULT_SCALE_OUT_STEPS,
+      scaleOutAdjustmentType: props.scaleOutAdjustmentType,
+      scaleOutPeriod: props.scaleOutPeriod,
+      scaleOutEvaluationPeriods: props.scaleOutEvaluationPeriods,
+      scaleOutCooldown: props.scaleOutCooldown,
+      scaleInSteps: props.scaleInSteps ?? DEFAULT_SCALE_IN_STEPS,
+      scaleInPeriod: props.scaleInPeriod,
+      scaleInEvaluationPeriods: props.scaleInEvaluationPeriods,
+      scaleInCooldown: props.scaleInCooldown,
+    }, true);
+
+    if (nativeTarget !== undefined) this.addNativeTargetTracking(nativeTarget);
+
+    this.alarms = new ServiceAlarms(this, 'Alarms', {
+      taskMetrics: this.taskMetrics,
+      loadBalancer: this.loadBalancer,
+      targetGroup: this.targetGroup,
+      memoryThresholdPercent: props.memoryThresholdPercent,
+      http5xxThresholdPercent: props.http5xxThresholdPercent,
+      responseTimeThreshold: props.responseTimeThreshold,
+    });
+    for (const alarm of this.alarms.alarms) {
+      alarm.addAlarmAction(...props.alarmActions ?? []);
+      alarm.addOkAction(...props.alarmActions ?? []);
+    }
+
+    this.dashboard = new ServiceDashboard(this, 'Dashboard', {
+      taskMetrics: this.taskMetrics,
+      containerNames: [containerName, AGENT_CONTAINER_NAME],
+      clusterName: this.cluster.clusterName,
+      serviceName: this.serviceName,
+      loadBalancer: this.loadBalancer,
+      targetGroup: this.targetGroup,
+      alarms: this.alarms.alarms,
+      scalingAlarms: [this.cpuScaling.scaleOutAlarm, ...this.cpuScaling.scaleInAlarm ? [this.cpuScaling.scaleInAlarm] : []],
+    }).dashboard;
+
+    this.acknowledgeNagFindings(props.publicLoadBalancer ?? true);
+  }
+
+  /**
+   * Step scaling on another high-resolution metric (for example requests per target from the app, or a queue's
+   * depth): a scale-out alarm at `scaleOutPeriod` (10 s by default) and, with `scaleInSteps`, a slower scale-in
+   * alarm. Missing data never scales (treated as not breaching). Steps are checked as for the CPU steps, without
+   * the 0–100 range.
+   *
+   * @param id construct id of the policies (unique within this construct)
+   * @throws if the steps overlap, leave gaps or run the wrong way, or a period is not one an alarm can have
+   */
+  public scaleOnHighResolutionMetric(id: string, options: HighResolutionStepScalingOptions): HighResolutionStepScaling {
+    return this.stepScaling(id, options, false);
+  }
+
+  /**
+   * `CPUUtilization` of the service (all tasks' datapoints together) or of one container, percent of the task's
+   * vCPU. See {@link TaskMetrics}.
+   *
+   * @param containerName the container, or undefined for the whole task
+   */
+  public metricCpuUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.taskMetrics.metricCpuUtilization(containerName, props);
+  }
+
+  /**
+   * `MemoryUtilization` of the service's tasks (or of one container), percent of the limit. See {@link TaskMetrics}.
+   *
+   * @param containerName the container, or undefined for the whole task
+   */
+  public metricMemoryUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.taskMetrics.metricMemoryUtilization(containerName, props);
+  }
+
+  private stepScaling(id: string, o: HighResolutionStepScalingOptions, percent: boolean): HighResolutionStepScaling {
+    const names = { out: 'scaleOutSteps', in: 'scaleInSteps', outPeriod: 'scaleOutPeriod', inPeriod: 'scaleInPeriod' };
+    if (!o.metric) throw new Error('metric is required');
+    validateScaleOutSteps(o.scaleOutSteps, names.out, percent);
+    const outPeriod = o.scaleOutPeriod ?? Duration.seconds(10);
+    const outEvaluations = o.scaleOutEvaluationPeriods ?? 1;
+    validateAlarmPeriod(outPeriod, outEvaluations, names.outPeriod, names.outPeriod.replace('Period', 'EvaluationPeriods'));
+    const outType = o.scaleOutAdjustmentType ?? appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY;
+    const scaleOutPolicy = new appscaling.StepScalingPolicy(this, `${id}ScaleOut`, {
+      scalingTarget: this.scalableTaskCount,
+      metric: withPeriod(o.metric, outPeriod),
+      scalingSteps: scaleOutIntervals(o.scaleOutSteps),
+      adjustmentType: outType,
+      minAdjustmentMagnitude: outType === appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? 1 : undefined,
+      cooldown: o.scaleOutCooldown ?? Duration.seconds(60),
+      evaluationPeriods: outEvaluations,
+      datapointsToAlarm: outEvaluations,
+    });
+    const scaleOutAlarm = scaleOutPolicy.upperAlarm!;
+    scalingAlarmSettings(scaleOutAlarm, `Scale-out alarm of ${this.serviceName}: starts the step scaling policy ${id}ScaleOut. For the autoscaler, not for people.`);
+
+    let scaleInPolicy: appscaling.StepScalingPolicy | undefined;
+    if (o.scaleInSteps) {
+      validateScaleInSteps(o.scaleInSteps, names.in, percent);
+      const inPeriod = o.scaleInPeriod ?? Duration.minutes(1);
+      const inEvaluations = o.scaleInEvaluationPeriods ?? 5;
+      validateAlarmPeriod(inPeriod, inEvaluations, names.inPeriod, names.inPeriod.replace('Period', 'EvaluationPeriods'));
+      const threshold = o.scaleInSteps[0].upper!;
+      const outThreshold = o.scaleOutSteps[0].lower!;
+      if (threshold >= outThreshold) {
+        throw new Error(`${names.in} must start below ${names.out}: the scale-in threshold (${threshold}) must be less than the scale-out threshold (${outThreshold}), or the two fight`);
+      }
+      scaleInPolicy = new appscaling.StepScalingPolicy(this, `${id}ScaleIn`, {
+        scalingTarget: this.scalableTaskCount,
+        metric: withPeriod(o.metric, inPeriod),
+        scalingSteps: scaleInIntervals(o.scaleInSteps),
+        adjustmentType: o.scaleInAdjustmentType ?? appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
+        cooldown: o.scaleInCooldown ?? Duration.minutes(5),
+        evaluationPeriods: inEvaluations,
+        datapointsToAlarm: inEvaluations,
+      });
+      scalingAlarmSettings(scaleInPolicy.lowerAlarm!, `Scale-in alarm of ${this.serviceName}: starts the step scaling policy ${id}ScaleIn. For the autoscaler, not for people.`);
+    }
+    return { scaleOutPolicy, scaleOutAlarm, scaleInPolicy, scaleInAlarm: scaleInPolicy?.lowerAlarm };
+  }
+
+  /**
+   * ECS's native 20 s CPU target tracking. aws-cdk-lib 2.258.0 has neither the predefined metric type nor the
+   * service's `MonitoringConfiguration`, so both are set through the CloudFormation properties.
+   */
+  private addNativeTargetTracking(targetPercent: number): void {
+    const policy = new appscaling.TargetTrackingScalingPolicy(this, 'NativeCpuTargetTracking', {
+      scalingTarget: this.scalableTaskCount,
+      // Replaced below by the high-resolution type, which aws-cdk-lib's PredefinedMetric enum lacks.
+      predefinedMetric: appscaling.PredefinedMetric.ECS_SERVICE_AVERAGE_CPU_UTILIZATION,
+      targetValue: targetPercent,
+      disableScaleIn: true,
+    });
+    const cfnPolicy = policy.node.defaultChild as appscaling.CfnScalingPolicy;
+    cfnPolicy.addPropertyOverride('TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType',
+      'ECSServiceAverageCPUUtilizationHighResolution');
+    (this.service.node.defaultChild as ecs.CfnService).addPropertyOverride('MonitoringConfiguration', {
+      MetricConfigurations: [{ MetricNames: ['CPUUtilization'], ResolutionSeconds: 20 }],
+    });
+  }
+
+  private acknowledgeNagFindings(publicLoadBalancer: boolean): void {
+    const executionRole = this.taskDefinition.obtainExecutionRole();
+    Validations.of(executionRole).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
+    });
+    if (publicLoadBalancer) {
+      Validations.of(this.loadBalancer).acknowledge({
+        id: 'AwsSolutions-EC23',
+        reason: 'An internet-facing load balancer of a web service accepts its listener port from anywhere; the tasks accept only the load balancer.',
+      });
+    }
+  }
+}
+
+/** The metric with another period (its statistic, dimensions and label kept). */
+function withPeriod(metric: cloudwatch.IMetric, period: Duration): cloudwatch.IMetric {
+  if (metric instanceof cloudwatch.Metric || metric instanceof cloudwatch.MathExpression) return metric.with({ period });
+  return metric;
+}
+
+/**
+ * `StepScalingPolicy` leaves its alarms' treatMissingData unset ("missing": INSUFFICIENT_DATA while the agent sends
+ * nothing) and describes them generically: no data never scales, and the description says what the alarm is for.
+ */
+function scalingAlarmSettings(alarm: cloudwatch.Alarm, description: string): void {
+  const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm;
+  cfn.treatMissingData = cloudwatch.TreatMissingData.NOT_BREACHING;
+  cfn.alarmDescription = description;
+}

@@ -1,0 +1,128 @@
+import { Duration, Token } from 'aws-cdk-lib';
+import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
+
+/**
+ * Checks of step-scaling settings, shared by {@link FastScalingService} and its `scaleOnHighResolutionMetric`.
+ * Every message names the prop (as the caller passes it in `prop`) and reads the same from Python or Java.
+ */
+
+/** Describes a step for messages: `{ lower: 70, upper: 85, change: 50 }`. */
+function show(step: appscaling.ScalingInterval): string {
+  const parts: string[] = [];
+  if (step.lower !== undefined) parts.push(`lower: ${step.lower}`);
+  if (step.upper !== undefined) parts.push(`upper: ${step.upper}`);
+  parts.push(`change: ${step.change}`);
+  return `{ ${parts.join(', ')} }`;
+}
+
+function isNumber(v: number | undefined): v is number {
+  return v !== undefined && !Token.isUnresolved(v);
+}
+
+/**
+ * Scale-out steps: one or more contiguous ranges from the lowest `lower` (the alarm threshold) upward; every step
+ * has `lower`, each step's `upper` is the next step's `lower`, only the last has no `upper`, and every `change`
+ * is positive. With `percentRange`, bounds must lie within 0–100.
+ *
+ * @returns the threshold (the first step's `lower`)
+ */
+export function validateScaleOutSteps(steps: appscaling.ScalingInterval[], prop: string, percentRange: boolean): number {
+  if (!steps || steps.length === 0) throw new Error(`${prop} must have at least one step`);
+  if (steps.length > 20) throw new Error(`${prop} can have at most 20 steps (an Application Auto Scaling policy takes 20), got ${steps.length}`);
+  steps.forEach((s, i) => {
+    if (!isNumber(s.lower)) throw new Error(`${prop}[${i}] ${show(s)} needs a numeric lower bound (scale-out steps start at the threshold and go up)`);
+    if (!isNumber(s.change) || !Number.isInteger(s.change) || s.change <= 0) {
+      throw new Error(`${prop}[${i}] ${show(s)}: change must be a positive whole number (tasks or percent added)`);
+    }
+    if (s.upper !== undefined && (!isNumber(s.upper) || s.upper <= s.lower)) {
+      throw new Error(`${prop}[${i}] ${show(s)}: upper must be greater than lower`);
+    }
+    if (percentRange && (s.lower < 0 || s.lower >= 100 || (s.upper !== undefined && s.upper > 100))) {
+      throw new Error(`${prop}[${i}] ${show(s)}: bounds are percent of the task's vCPU, so they must lie within 0–100 (lower below 100)`);
+    }
+    if (i < steps.length - 1) {
+      const next = steps[i + 1];
+      if (s.upper === undefined) {
+        throw new Error(`${prop}[${i}] ${show(s)} has no upper bound but is not the last step: give steps in ascending order, only the last open-ended`);
+      }
+      if (isNumber(next.lower) && next.lower < s.upper) {
+        throw new Error(`${prop}[${i}] ${show(s)} and ${prop}[${i + 1}] ${show(next)} overlap: each step's upper must equal the next step's lower`);
+      }
+      if (isNumber(next.lower) && next.lower > s.upper) {
+        throw new Error(`${prop}[${i}] ${show(s)} and ${prop}[${i + 1}] ${show(next)} leave a gap from ${s.upper} to ${next.lower}: each step's upper must equal the next step's lower`);
+      }
+    } else if (s.upper !== undefined) {
+      throw new Error(`${prop}[${i}] ${show(s)}: the last scale-out step must have no upper bound (it covers everything above its lower)`);
+    }
+  });
+  return steps[0].lower!;
+}
+
+/**
+ * Scale-in steps: contiguous ranges from the highest `upper` (the alarm threshold) downward, in descending order;
+ * every step has `upper`, each step's `lower` is the next step's `upper`, only the last has no `lower`, and every
+ * `change` is negative.
+ *
+ * @returns the threshold (the first step's `upper`)
+ */
+export function validateScaleInSteps(steps: appscaling.ScalingInterval[], prop: string, percentRange: boolean): number {
+  if (!steps || steps.length === 0) throw new Error(`${prop} must have at least one step`);
+  if (steps.length > 20) throw new Error(`${prop} can have at most 20 steps, got ${steps.length}`);
+  steps.forEach((s, i) => {
+    if (!isNumber(s.upper)) throw new Error(`${prop}[${i}] ${show(s)} needs a numeric upper bound (scale-in steps start at the threshold and go down)`);
+    if (!isNumber(s.change) || !Number.isInteger(s.change) || s.change >= 0) {
+      throw new Error(`${prop}[${i}] ${show(s)}: change must be a negative whole number (tasks or percent removed)`);
+    }
+    if (s.lower !== undefined && (!isNumber(s.lower) || s.lower >= s.upper)) {
+      throw new Error(`${prop}[${i}] ${show(s)}: lower must be less than upper`);
+    }
+    if (percentRange && (s.upper <= 0 || s.upper > 100 || (s.lower !== undefined && s.lower < 0))) {
+      throw new Error(`${prop}[${i}] ${show(s)}: bounds are percent of the task's vCPU, so they must lie within 0–100 (upper above 0)`);
+    }
+    if (i < steps.length - 1) {
+      const next = steps[i + 1];
+      if (s.lower === undefined) {
+        throw new Error(`${prop}[${i}] ${show(s)} has no lower bound but is not the last step: give steps in descending order, only the last open-ended`);
+      }
+      if (isNumber(next.upper) && next.upper > s.lower) {
+        throw new Error(`${prop}[${i}] ${show(s)} and ${prop}[${i + 1}] ${show(next)} overlap: each step's lower must equal the next step's upper`);
+      }
+      if (isNumber(next.upper) && next.upper < s.lower) {
+        throw new Error(`${prop}[${i}] ${show(s)} and ${prop}[${i + 1}] ${show(next)} leave a gap from ${next.upper} to ${s.lower}: each step's lower must equal the next step's upper`);
+      }
+    } else if (s.lower !== undefined) {
+      throw new Error(`${prop}[${i}] ${show(s)}: the last scale-in step must have no lower bound (it covers everything below its upper)`);
+    }
+  });
+  return steps[0].upper!;
+}
+
+/**
+ * An alarm period CloudWatch accepts and CDK's `Metric` can carry: 10 or 30 seconds (high resolution) or a multiple
+ * of 60 seconds. (CloudWatch also has 20 s alarms, but CDK's `Metric` rejects a 20 s period.) With `evaluationPeriods`,
+ * period × evaluation periods must be at most 1 day.
+ */
+export function validateAlarmPeriod(period: Duration, evaluationPeriods: number, prop: string, evaluationProp: string): void {
+  if (period.isUnresolved()) throw new Error(`${prop} must not be a token`);
+  const s = period.toSeconds({ integral: false });
+  if (!(s === 10 || s === 30 || (s >= 60 && s % 60 === 0))) {
+    throw new Error(`${prop} must be 10 seconds, 30 seconds or a whole number of minutes (the alarm periods CloudWatch accepts), got ${period.toHumanString()}`);
+  }
+  if (Token.isUnresolved(evaluationPeriods)) return;
+  if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
+    throw new Error(`${evaluationProp} must be a whole number of at least 1, got ${evaluationPeriods}`);
+  }
+  if (s * evaluationPeriods > 86_400) {
+    throw new Error(`${prop} × ${evaluationProp} must be at most 1 day (CloudWatch's limit), got ${s} s × ${evaluationPeriods}`);
+  }
+}
+
+/** The step intervals in the shape `ScalableTaskCount.scaleOnMetric` wants: a no-change interval on the other side. */
+export function scaleOutIntervals(steps: appscaling.ScalingInterval[]): appscaling.ScalingInterval[] {
+  return [{ upper: steps[0].lower!, change: 0 }, ...steps];
+}
+
+/** See {@link scaleOutIntervals}; the no-change interval lies above the threshold. */
+export function scaleInIntervals(steps: appscaling.ScalingInterval[]): appscaling.ScalingInterval[] {
+  return [...steps].reverse().concat([{ lower: steps[0].upper!, change: 0 }]);
+}
