@@ -15,9 +15,21 @@ const project = new awscdk.AwsCdkConstructLibrary({
   constructsVersion: '10.5.1',
   jsiiVersion: '~5.9.0',
   typescriptVersion: '~5.9.0',
-  minNodeVersion: '20.0.0',
+  // Node 20 is end of life (2026-10-30); @types/node follows this major (^22).
+  minNodeVersion: '22.0.0',
   srcdir: 'lib',
   libdir: 'build',
+  // jsii compiles lib/ into build/: without this projen writes `"main": "lib/index.js"`, which is not in the package.
+  entrypoint: 'build/index.js',
+  // The jsii targets (`npx projen package-all` builds each where its toolchain exists).
+  publishToPypi: { distName: 'cdk-fargate-monitor', module: 'cdk_fargate_monitor' },
+  publishToMaven: {
+    javaPackage: 'io.github.cdkfargatemonitor',
+    mavenGroupId: 'io.github.cdkfargatemonitor',
+    mavenArtifactId: 'cdk-fargate-monitor',
+  },
+  publishToNuget: { dotNetNamespace: 'CdkFargateMonitor', packageId: 'CdkFargateMonitor' },
+  publishToGo: { moduleName: 'github.com/cdk-fargate-monitor/cdk-fargate-monitor-go' },
   testdir: 'test',
   keywords: ['cdk', 'ecs', 'fargate', 'cloudwatch', 'monitoring', 'eventbridge-scheduler'],
   github: false,
@@ -83,5 +95,9 @@ project.testTask.prependSpawn(bundle);
 // The npm package must carry the pre-bundled agent (projen's unanchored `dist` line would drop it).
 for (const p of ['/cdk.out/', '/agent/src/', '/bench/', '/.ci/', '/test/']) project.addPackageIgnore(p);
 project.addPackageIgnore('!/agent/dist/');
+// What users need is build/, .jsii and agent/{Dockerfile,dist}: not the dev app's cdk.json, nor dev tooling files.
+for (const p of ['/cdk.json', '/requirements-dev.txt', '/agent/tsconfig.json']) {
+  project.addPackageIgnore(p);
+}
 
 project.synth();
