@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -195,7 +195,7 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
    * Capacity provider strategy of each run: a list of `{ capacityProvider, weight, base }` naming FARGATE and/or
    * FARGATE_SPOT, for example FARGATE_SPOT weight 3 and FARGATE weight 1 (about one run in four on regular Fargate).
    * At least one provider needs a weight above 0. When the cluster is defined in this app (the default cluster or
-   * an `ecs.Cluster`), both Fargate capacity providers are enabled on it; an imported cluster must have them.
+   * a `Cluster` of aws-ecs), both Fargate capacity providers are enabled on it; an imported cluster must have them.
    * A Spot interruption stops the task with 2 minutes' notice (stop code SpotInterruption; the run counts as
    * failed); when Spot capacity is short, RunTask fails and EventBridge Scheduler retries (`retryAttempts`), then
    * the run goes to the dead-letter queue.
@@ -253,7 +253,7 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
   /**
    * Fargate platform version.
    *
-   * @default ecs.FargatePlatformVersion.LATEST
+   * @default FargatePlatformVersion.LATEST
    */
   readonly platformVersion?: ecs.FargatePlatformVersion;
 
@@ -508,6 +508,7 @@ export class MonitoredScheduledTask extends Construct {
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the schedule; the scheduleFailedAlarm watches it.',
     });
+    if (props.propagateTags || props.tags) this.acknowledgeTagResource();
 
     const executionRole = this.taskDefinition.obtainExecutionRole();
     Validations.of(executionRole).acknowledge({
@@ -548,6 +549,26 @@ export class MonitoredScheduledTask extends Construct {
   }
 
   /**
+   * aws-scheduler-targets grants the (shared) scheduler role `ecs:TagResource` on `task/<cluster>/*` for tags;
+   * a task id cannot be known in advance, so the wildcard is the narrowest scope. Acknowledged on that role for the
+   * exact cdk-nag finding (its flattened resource string).
+   */
+  private acknowledgeTagResource(): void {
+    const stack = Stack.of(this);
+    const cfnSchedule = this.schedule.node.defaultChild as scheduler.CfnSchedule;
+    const roleArn = JSON.stringify(stack.resolve((stack.resolve(cfnSchedule.target) as scheduler.CfnSchedule.TargetProperty).roleArn));
+    const role = stack.node.children.find((c): c is iam.Role => c instanceof iam.Role && JSON.stringify(stack.resolve(c.roleArn)) === roleArn);
+    if (!role) return;
+    const arn = `arn:${stack.partition}:ecs:${this.cluster.env.region}:${this.taskDefinition.env.account}:task/${this.cluster.clusterName}/*`;
+    // Validations.acknowledge refuses ids containing '::' beyond the prefix, and this finding's resource holds
+    // <AWS::Partition>: record the acknowledgment in the same metadata entry acknowledge() writes, which cdk-nag reads.
+    role.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
+      [`AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(arn))}]`]:
+        'ecs:TagResource on the tasks EventBridge Scheduler starts in this cluster (propagateTags/tags): task ids are not known in advance.',
+    });
+  }
+
+  /**
    * `CPUUtilization` of the task (or of one container), percent of the task's vCPU. See {@link TaskMetrics}.
    *
    * @param containerName the container, or undefined for the whole task
@@ -573,6 +594,15 @@ export class MonitoredScheduledTask extends Construct {
   public metricMemoryUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.taskMetrics.metricMemoryUtilization(containerName, props);
   }
+}
+
+/** A resolved CloudFormation value as cdk-nag writes it in finding ids: `{Ref: X}` as `<X>`, joins concatenated. */
+function flattenForNag(node: any): string {
+  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
+  if (node && node['Fn::Join']) return (node['Fn::Join'][1] as any[]).map(flattenForNag).join(node['Fn::Join'][0]);
+  if (node && node['Fn::GetAtt']) return `<${flattenForNag(node['Fn::GetAtt'][0])}.${flattenForNag(node['Fn::GetAtt'][1])}>`;
+  if (node && node.Ref) return `<${flattenForNag(node.Ref)}>`;
+  return JSON.stringify(node);
 }
 
 /** Twice the interval of a `rate()` schedule (at least 5 minutes, rounded up to whole hours above a day), else 25 h. */
