@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -223,7 +223,9 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
   /**
    * Allow ECS Exec (`aws ecs execute-command`) into the running task's containers: the runs start with execute
    * command enabled and the task role gets the four `ssmmessages` channel actions (which have no resource-level
-   * permissions). The image needs a shell, and a container with a read-only root filesystem may refuse sessions.
+   * permissions). The image needs a shell. ECS Exec does not work in containers with a read-only root filesystem
+   * (aws/containers-roadmap#1359): sessions are possible in the app container only, and only with
+   * `container.readonlyRootFilesystem` false (a synth warning says so otherwise); the agent's stays read-only.
    *
    * @default false
    */
@@ -238,8 +240,9 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
   /**
    * Security groups of the task.
    *
-   * @default - a new security group of the task's own, with no inbound rule and all outbound traffic allowed (the
-   * VPC's default security group, which new CDK VPCs empty, would stop the task from pulling its image)
+   * @default - a new security group of the task's own (also for an empty list), with no inbound rule and all
+   * outbound traffic allowed (the VPC's default security group, which new CDK VPCs empty, would stop the task from
+   * pulling its image)
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
 
@@ -414,7 +417,7 @@ export class MonitoredScheduledTask extends Construct {
     this.cluster = props.cluster ?? defaultCluster(this, props.vpc);
     useFargateCapacityProviders(this.cluster, props.capacityProviderStrategies, 'capacityProviderStrategies');
     this.securityGroups = props.securityGroups && props.securityGroups.length > 0 ? props.securityGroups
-      : [taskSecurityGroup(this, 'SecurityGroup', this.cluster.vpc, `Monitored scheduled task ${this.node.path}: no inbound, all outbound`)];
+      : [taskSecurityGroup(this, 'SecurityGroup', this.cluster.vpc, `Monitored scheduled task ${this.node.path}`.slice(0, 255))];
 
     this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
@@ -438,6 +441,10 @@ export class MonitoredScheduledTask extends Construct {
       pidMode: props.procfsSampling ? ecs.PidMode.TASK : undefined,
     });
     if (props.enableExecuteCommand) {
+      if (c.readonlyRootFilesystem) {
+        Annotations.of(this).addWarningV2('cdk-fargate-monitor:execReadonlyRoot',
+          'enableExecuteCommand is set but container.readonlyRootFilesystem is true: ECS Exec does not work in containers with a read-only root filesystem.');
+      }
       // What ECS Exec needs in the task role (as aws-ecs BaseService.enableExecuteCommand grants).
       this.taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({
         sid: 'EcsExecSessionChannels',

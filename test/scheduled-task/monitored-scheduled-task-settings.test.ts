@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Duration, Stack } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecs_patterns from 'aws-cdk-lib/aws-ecs-patterns';
@@ -186,6 +186,15 @@ describe('settings users must be able to set', () => {
     const off = synth();
     expect(ecsParameters(off.template).EnableExecuteCommand).toBeUndefined();
     expect(JSON.stringify(statements(off.template))).not.toContain('ssmmessages');
+  });
+
+  test('enableExecuteCommand with a read-only app root filesystem warns at synth (ECS Exec cannot work there)', () => {
+    const warned = (readonly: boolean) => Annotations.fromStack(synth(minimalProps({
+      enableExecuteCommand: true,
+      container: { image: ecs.ContainerImage.fromRegistry('x'), readonlyRootFilesystem: readonly },
+    })).stack).findWarning('*', Match.stringLikeRegexp('ECS Exec does not work in containers with a read-only root filesystem'));
+    expect(warned(true)).toHaveLength(1);
+    expect(warned(false)).toHaveLength(0);
   });
 
   test('ephemeralStorageGiB sets the task\'s ephemeral storage', () => {
