@@ -305,6 +305,8 @@ describe('bad settings fail at synth with the prop named', () => {
       /capacityProviderStrategies: at least one capacity provider needs a weight above 0/],
     ['empty strategy', () => ({ capacityProviderStrategies: [] }), /capacityProviderStrategies must name at least one capacity provider/],
     ['ephemeral storage', () => ({ ephemeralStorageGiB: 10 }), /Ephemeral storage size must be between 21GiB and 200GiB/],
+    ['architecture without a bundled agent image', () => ({ cpuArchitecture: ecs.CpuArchitecture.of('RISCV64') }),
+      /cpuArchitecture must be X86_64 or ARM64 for the bundled agent image, got RISCV64/],
   ])('%s', (_name, overrides, message) => {
     expect(() => synth(minimalProps(overrides()))).toThrow(message);
   });
