@@ -196,9 +196,10 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
    * FARGATE_SPOT, for example FARGATE_SPOT weight 3 and FARGATE weight 1 (about one run in four on regular Fargate).
    * At least one provider needs a weight above 0. When the cluster is defined in this app (the default cluster or
    * a `Cluster` of aws-ecs), both Fargate capacity providers are enabled on it; an imported cluster must have them.
-   * A Spot interruption stops the task with 2 minutes' notice (stop code SpotInterruption; the run counts as
-   * failed); when Spot capacity is short, RunTask fails and EventBridge Scheduler retries (`retryAttempts`), then
-   * the run goes to the dead-letter queue.
+   * A Spot interruption stops the task with 2 minutes' notice (stop code SpotInterruption; the agent is stopped
+   * first, then the app gets SIGTERM, and its exit code decides whether the run counts as failed); when Spot
+   * capacity is short, RunTask fails and EventBridge Scheduler retries (`retryAttempts`), then the run goes to the
+   * dead-letter queue.
    *
    * @default - no strategy: launch type FARGATE
    */
