@@ -135,8 +135,9 @@ export interface MonitoringAgentProps extends MonitoringAgentOptions {
  * a Fargate Spot interruption, a deployment), ECS sends SIGTERM to the agent FIRST and to the app only once the
  * agent has exited. The agent therefore has a short shutdown deadline, 10 seconds (`stopTimeout` 10 s, and
  * `FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS` 10000): it takes a last sample, flushes, prints its `REPORT` (which says
- * when the app was still running at the agent's SIGTERM) and exits within it, so the app's own SIGTERM comes at
- * most 10 seconds late and the app keeps its full `stopTimeout` after it. The agent does not see the app's last
+ * when the app was still running at the agent's SIGTERM) and exits within it (the agent shortens its own deadline
+ * further when it sees the app still running), so the app's own SIGTERM comes at most 10 seconds late, and the app
+ * keeps its full `stopTimeout` after it. The agent does not see the app's last
  * seconds in that case; the ECS task state change event still records the app's exit.
  *
  * @throws if `namespace` is not a valid custom CloudWatch namespace (1–255 characters from 0-9 A-Z a-z . - _ / # :
