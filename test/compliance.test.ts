@@ -3,10 +3,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
-import { App, Stack } from 'aws-cdk-lib';
+import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { MonitoredScheduledTask } from '../lib';
 import { ExampleStack } from './example/example-stack';
@@ -31,6 +33,29 @@ const minimal = () => synthToFile((app) => {
   return stack;
 });
 
+/** Every production setting at once: ARM64 with /proc sampling, Fargate Spot, tags, ECS Exec, own role and log group. */
+const production = () => synthToFile((app) => {
+  const stack = new Stack(app, 'Production');
+  const vpc = new ec2.Vpc(stack, 'Vpc');
+  vpc.addFlowLog('FlowLog');
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+  new MonitoredScheduledTask(stack, 'Job', minimalProps({
+    cluster,
+    cpuArchitecture: ecs.CpuArchitecture.ARM64,
+    procfsSampling: true,
+    capacityProviderStrategies: [{ capacityProvider: 'FARGATE_SPOT', weight: 3 }, { capacityProvider: 'FARGATE', weight: 1 }],
+    propagateTags: true,
+    tags: { team: 'data' },
+    enableExecuteCommand: true,
+    ephemeralStorageGiB: 40,
+    taskRole: new iam.Role(stack, 'AppRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') }),
+    logGroup: new logs.LogGroup(stack, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
+    timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(15)),
+    dashboardName: 'production-job',
+  }));
+  return stack;
+});
+
 /** Runs Python's cfn-lint (pip `cfn-lint`) through the interpreter, so no PATH set-up is needed. */
 function cfnLint(...args: string[]) {
   const python = process.env.PYTHON ?? 'python3';
@@ -39,7 +64,7 @@ function cfnLint(...args: string[]) {
 }
 
 describe('cdk-nag AwsSolutions', () => {
-  test.each([['example app', example], ['minimal props', minimal]])('%s: no unacknowledged finding', (_name, make) => {
+  test.each([['example app', example], ['minimal props', minimal], ['production settings', production]])('%s: no unacknowledged finding', (_name, make) => {
     const { app } = make();
     const report = new AwsSolutionsChecks(app).validateScope(app);
     const findings = report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r: any) => r.constructPath).join(', ')}`);
@@ -66,7 +91,7 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
 });
 
 describe('cfn-lint (Python, the CloudFormation linter)', () => {
-  test.each([['example app', example], ['minimal props', minimal]])('%s: no errors or warnings', (_name, make) => {
+  test.each([['example app', example], ['minimal props', minimal], ['production settings', production]])('%s: no errors or warnings', (_name, make) => {
     const { templatePath } = make();
     const run = cfnLint('--format', 'parseable', templatePath);
     expect(run.error).toBeUndefined();

@@ -13,6 +13,14 @@ import { DEFAULT_NAMESPACE } from './task-metrics';
 export const AGENT_CONTAINER_NAME = 'fargate-monitor-agent';
 
 /**
+ * The agent's shutdown deadline (`FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS`) and its container's `stopTimeout`, seconds.
+ * ECS stops the agent before the app (shutdown reverses `dependsOn`), so this is the longest the agent can hold back
+ * the app's SIGTERM. The agent prints its REPORT and exits by its deadline (it arms its last timer 300 ms before it);
+ * should it be stuck anyway, ECS kills it at the same moment.
+ */
+const AGENT_STOP_SECONDS = 10;
+
+/**
  * Options of the monitoring agent that every monitored construct accepts.
  */
 export interface MonitoringAgentOptions {
@@ -54,10 +62,16 @@ export interface MonitoringAgentOptions {
   readonly procfsSampling?: boolean;
 
   /**
-   * Hard memory limit of the agent container, MiB. Should the agent ever exceed it, only the agent is stopped
-   * (it is not essential): the app keeps its memory.
+   * Hard memory limit of the agent container, MiB, at least 64. Should the agent ever exceed it, only the agent is
+   * stopped (it is not essential): the app keeps its memory.
    *
-   * @default 128
+   * Why at least 64: the agent (Node 22) maps about 57 MiB, mostly node's own code pages, which the kernel keeps
+   * resident under a hard limit. Measured under hard limits: 64 MiB worked in every case (cold start, /proc sampling,
+   * REPORT within 1 s of SIGTERM); 56 MiB degraded (hundreds of major page faults a minute); 48 MiB thrashed; at
+   * 40 MiB it published nothing for minutes and, on SIGTERM, stalled in page faults past its shutdown deadline with
+   * no REPORT. A timer cannot rescue a process stuck in page faults, so lower limits are refused.
+   *
+   * @default 128 (twice the measured minimum: room for the 1 s /proc source and bursts of buffered datums)
    */
   readonly agentMemoryLimitMiB?: number;
 }
@@ -68,6 +82,14 @@ export interface MonitoringAgentOptions {
 export interface MonitoringAgentProps extends MonitoringAgentOptions {
   /** Task definition the agent container is added to. */
   readonly taskDefinition: ecs.TaskDefinition;
+
+  /**
+   * CPU architecture of the task definition (its `runtimePlatform`): the default agent image is built for it
+   * (linux/amd64 for X86_64, linux/arm64 for ARM64). Ignored when `agentImage` is given.
+   *
+   * @default CpuArchitecture.X86_64
+   */
+  readonly cpuArchitecture?: ecs.CpuArchitecture;
 
   /** The application container: the agent starts after it has started and reports on it. */
   readonly appContainer: ecs.ContainerDefinition;
@@ -104,14 +126,23 @@ export interface MonitoringAgentProps extends MonitoringAgentOptions {
  * The cdk-fargate-monitor agent as a sidecar of a Fargate task definition.
  *
  * Adds a non-essential container that starts once the app container has started (`dependsOn` START), runs as a
- * non-root user on a read-only root filesystem, logs to the given log group, and has `stopTimeout` 120 s (the
- * Fargate maximum) to flush and print its `REPORT` line when the task stops. With the PutMetricData publisher (the
- * default) it grants the task role `cloudwatch:PutMetricData`, limited by the `cloudwatch:namespace` condition to
- * the agent's namespace; with Embedded Metric Format it grants nothing.
+ * non-root user on a read-only root filesystem and logs to the given log group. With the PutMetricData publisher
+ * (the default) it grants the task role `cloudwatch:PutMetricData`, limited by the `cloudwatch:namespace` condition
+ * to the agent's namespace; with Embedded Metric Format it grants nothing.
+ *
+ * Shutdown order: ECS reverses `dependsOn` when a task stops. When the app exits on its own (a batch run that
+ * ends), the app is already gone and the agent then gets SIGTERM. When the task is stopped from outside (StopTask,
+ * a Fargate Spot interruption, a deployment), ECS sends SIGTERM to the agent FIRST and to the app only once the
+ * agent has exited. The agent therefore has a short shutdown deadline, 10 seconds (`stopTimeout` 10 s, and
+ * `FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS` 10000): it takes a last sample, flushes, prints its `REPORT` (which says
+ * when the app was still running at the agent's SIGTERM) and exits within it (the agent shortens its own deadline
+ * further when it sees the app still running), so the app's own SIGTERM comes at most 10 seconds late, and the app
+ * keeps its full `stopTimeout` after it. The agent does not see the app's last
+ * seconds in that case; the ECS task state change event still records the app's exit.
  *
  * @throws if `namespace` is not a valid custom CloudWatch namespace (1–255 characters from 0-9 A-Z a-z . - _ / # :
- * and space, not starting with ":" or "AWS/"), `agentMemoryLimitMiB` is under 64, or `procfsSampling` is set on a
- * task definition without pidMode TASK
+ * and space, not starting with ":" or "AWS/"), `agentMemoryLimitMiB` is under 64, `flushInterval` is outside
+ * 1 second to 1 hour, or `procfsSampling` is set on a task definition whose pidMode is not "task"
  */
 export class MonitoringAgent extends Construct {
   /** The agent container. */
@@ -131,11 +162,12 @@ export class MonitoringAgent extends Construct {
 
     const publisher = props.metricsPublisher ?? MetricsPublisher.putMetricData();
     if (props.procfsSampling && props.taskDefinition.pidMode !== ecs.PidMode.TASK) {
-      throw new Error('procfsSampling needs the task definition to have pidMode TASK (ecs.PidMode.TASK), so the agent sees the task\'s processes');
+      throw new Error('procfsSampling needs a task definition with pidMode "task" (the task-wide PID namespace), so the agent sees the task\'s processes');
     }
     const environment: { [key: string]: string } = {
       FARGATE_MONITOR_NAMESPACE: this.namespace,
       FARGATE_MONITOR_APP_CONTAINER: props.appContainer.containerName,
+      FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS: String(AGENT_STOP_SECONDS * 1000),
     };
     if (props.serviceName !== undefined) environment.FARGATE_MONITOR_SERVICE_NAME = props.serviceName;
     if (props.publishRunDuration === false) environment.FARGATE_MONITOR_RUN_DURATION = 'false';
@@ -151,10 +183,11 @@ export class MonitoringAgent extends Construct {
 
     this.container = props.taskDefinition.addContainer('Agent', {
       containerName: AGENT_CONTAINER_NAME,
-      image: props.agentImage ?? defaultAgentImage(),
+      image: props.agentImage ?? defaultAgentImage(props.cpuArchitecture),
       essential: false,
       memoryLimitMiB,
-      stopTimeout: Duration.seconds(120),
+      // Not the Fargate maximum of 120 s: the agent is stopped before the app, so this delays the app's SIGTERM.
+      stopTimeout: Duration.seconds(AGENT_STOP_SECONDS),
       user: '1000:1000',
       readonlyRootFilesystem: true,
       environment,
@@ -190,12 +223,17 @@ export class MonitoringAgent extends Construct {
 }
 
 /**
- * The bundled agent as an image asset, built for linux/amd64 (Fargate's default CPU architecture) whatever the
- * machine that deploys. The asset hash is the same for every agent, so CDK stages and pushes it once.
+ * The bundled agent as an image asset, built for the task's CPU architecture (linux/amd64 or linux/arm64) whatever
+ * the machine that deploys; the Dockerfile is architecture-neutral (node:22-alpine, pre-bundled JavaScript). The asset
+ * hash is the same for every agent of one architecture, so CDK stages and pushes it once per architecture.
  */
-function defaultAgentImage(): ecs.ContainerImage {
+function defaultAgentImage(cpuArchitecture?: ecs.CpuArchitecture): ecs.ContainerImage {
+  const arch = cpuArchitecture?._cpuArchitecture ?? 'X86_64';
+  if (arch !== 'X86_64' && arch !== 'ARM64') {
+    throw new Error(`cpuArchitecture must be X86_64 or ARM64 for the bundled agent image, got ${arch}`);
+  }
   return ecs.ContainerImage.fromAsset(path.join(__dirname, '..', '..', 'agent'), {
-    platform: ecr_assets.Platform.LINUX_AMD64,
+    platform: arch === 'ARM64' ? ecr_assets.Platform.LINUX_ARM64 : ecr_assets.Platform.LINUX_AMD64,
   });
 }
 

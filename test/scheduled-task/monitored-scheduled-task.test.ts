@@ -44,12 +44,16 @@ describe('task definition', () => {
     expect(byName(template, 'app').Essential).toBe(true);
   });
 
-  test('agent: not essential, starts after the app has started, stopTimeout 120, non-root, read-only, logs with retention', () => {
+  test('agent: not essential, starts after the app has started, stopTimeout 10 s = its shutdown deadline, non-root, read-only, logs with retention', () => {
     const { template } = synth();
     const agent = byName(template, AGENT_CONTAINER_NAME);
     expect(agent.Essential).toBe(false);
     expect(agent.DependsOn).toEqual([{ ContainerName: 'app', Condition: 'START' }]);
-    expect(agent.StopTimeout).toBe(120);
+    // ECS stops the agent before the app (shutdown reverses dependsOn): its stopTimeout is how long it can hold back
+    // the app's SIGTERM, and must not exceed the agent's own deadline.
+    expect(agent.StopTimeout).toBe(10);
+    const env = Object.fromEntries(agent.Environment.map((e: any) => [e.Name, e.Value]));
+    expect(Number(env.FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS)).toBeLessThanOrEqual(agent.StopTimeout * 1000);
     expect(agent.User).toBe('1000:1000');
     expect(agent.ReadonlyRootFilesystem).toBe(true);
     expect(agent.Memory).toBe(128);
@@ -61,7 +65,7 @@ describe('task definition', () => {
   test('agent is configured for this task: namespace and app container name', () => {
     const { template } = synth(minimalProps({ namespace: 'Team/Batch', container: { image: ecs.ContainerImage.fromRegistry('x'), containerName: 'etl' } }));
     const env = Object.fromEntries(byName(template, AGENT_CONTAINER_NAME).Environment.map((e: any) => [e.Name, e.Value]));
-    expect(env).toEqual({ FARGATE_MONITOR_NAMESPACE: 'Team/Batch', FARGATE_MONITOR_APP_CONTAINER: 'etl' });
+    expect(env).toEqual({ FARGATE_MONITOR_NAMESPACE: 'Team/Batch', FARGATE_MONITOR_APP_CONTAINER: 'etl', FARGATE_MONITOR_SHUTDOWN_TIMEOUT_MS: '10000' });
   });
 
   test('agent image defaults to the bundled agent asset and can be replaced', () => {
@@ -134,7 +138,7 @@ describe('agent options', () => {
       logGroup: new logs.LogGroup(stack, 'Logs'),
       procfsSampling: true,
       agentImage: ecs.ContainerImage.fromRegistry('agent'),
-    })).toThrow(/procfsSampling needs the task definition to have pidMode TASK/);
+    })).toThrow(/procfsSampling needs a task definition with pidMode "task"/);
   });
 });
 
@@ -308,7 +312,7 @@ describe('metrics and dashboard', () => {
     }
   });
 
-  test('resources per monitored task stay few: 19 for the first on a cluster, 17 for each next one', () => {
+  test('resources per monitored task stay few: 20 for the first on a cluster, 18 for each next one (25 fit in a stack)', () => {
     const count = (tasks: number) => {
       const stack = newStack();
       const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: new ec2.Vpc(stack, 'Vpc') });
@@ -316,10 +320,26 @@ describe('metrics and dashboard', () => {
       return Object.keys(Template.fromStack(stack).toJSON().Resources).length;
     };
     const base = count(0);
-    // Task definition, task and execution roles with their policies, log group, queue and its policy, schedule,
-    // 2 rules, 5 alarms, dashboard = 17; the scheduler role and policy are shared by the schedules of one cluster.
-    expect(count(1) - base).toBe(19);
-    expect(count(2) - count(1)).toBe(17);
+    // Task definition, task and execution roles with their policies, security group, log group, queue and its
+    // policy, schedule, 2 rules, 5 alarms, dashboard = 18; the scheduler role and policy are shared by the schedules
+    // of one cluster.
+    expect(count(1) - base).toBe(20);
+    expect(count(2) - count(1)).toBe(18);
+    expect(base + 20 + 24 * 18).toBeLessThanOrEqual(500);
+  });
+
+  test('without a cluster, the tasks of a stack share one default cluster and one VPC', () => {
+    const count = (tasks: number) => {
+      const stack = newStack();
+      for (let i = 0; i < tasks; i++) new MonitoredScheduledTask(stack, `Job${i}`, minimalProps());
+      return Template.fromStack(stack);
+    };
+    const two = count(2);
+    two.resourceCountIs('AWS::ECS::Cluster', 1);
+    two.resourceCountIs('AWS::EC2::VPC', 1);
+    two.resourceCountIs('AWS::EC2::NatGateway', 2);
+    const perTask = Object.keys(two.toJSON().Resources).length - Object.keys(count(1).toJSON().Resources).length;
+    expect(perTask).toBe(18);
   });
 });
 
