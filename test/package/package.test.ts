@@ -1,0 +1,317 @@
+/**
+ * The library as users get it: the packed npm tarball installed into a fresh CDK app outside this repository, and the
+ * Python wheel installed into a fresh virtualenv, each synthesizing the README's usage example as written there.
+ *
+ * Slow (minutes: jsii compile, jsii-pacmak, npm install, pip install, two synths). It needs python3 with venv and pip,
+ * and the npm registry and PyPI (the installs); it fails, naming what is missing, rather than skip.
+ * The agent bundle (agent/dist/) must exist: `npx projen test` builds it first (`npx projen bundle` by hand).
+ */
+import { spawnSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { sectionCodeBlock } from '../support/readme';
+import { maskAssetHashes } from '../support/stacks';
+
+const ROOT = path.join(__dirname, '..', '..');
+const PACKAGE_JSON = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
+const CDK_LIB_VERSION: string = PACKAGE_JSON.devDependencies['aws-cdk-lib'];
+const CONSTRUCTS_VERSION: string = PACKAGE_JSON.devDependencies.constructs;
+const TYPESCRIPT_VERSION: string = PACKAGE_JSON.devDependencies.typescript;
+const STACK_NAME = 'UsageExample';
+const MINUTES = 60_000;
+
+/** Where both apps run: a fixed environment whose AZs are in cdk.context.json, as after a lookup (no credentials). */
+const ACCOUNT = '111111111111';
+const REGION = 'eu-central-1';
+const CDK_CONTEXT = {
+  [`availability-zones:account=${ACCOUNT}:region=${REGION}`]: ['eu-central-1a', 'eu-central-1b', 'eu-central-1c'],
+};
+
+/** The environment of commands run as a user would: without this repo's npm/projen/CDK/AWS variables. */
+function userEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (!/^(npm_|npm_config_|CDK_|AWS_|TS_NODE_|JSII_|INIT_CWD$|PROJEN_)/i.test(k)) env[k] = v;
+  }
+  return {
+    ...env,
+    AWS_EC2_METADATA_DISABLED: 'true', // no instance-metadata probing for credentials
+    CDK_DISABLE_VERSION_CHECK: 'true',
+    CDK_DISABLE_CLI_TELEMETRY: 'true',
+  };
+}
+
+/** Runs a command to completion; on failure throws with the command and the end of its output. */
+function run(what: string, command: string, args: string[], options: { cwd: string; env?: NodeJS.ProcessEnv }): string {
+  const result = spawnSync(command, args, {
+    cwd: options.cwd,
+    env: options.env ?? process.env,
+    encoding: 'utf8',
+    maxBuffer: 256 * 1024 * 1024,
+    timeout: 12 * MINUTES,
+  });
+  const output = `${result.stdout ?? ''}${result.stderr ?? ''}`;
+  if (result.error || result.status !== 0) {
+    throw new Error(
+      `${what} failed (${result.error ? result.error.message : `exit code ${result.status}`}): ` +
+      `${command} ${args.join(' ')} (in ${options.cwd})\n${output.slice(-6000)}`,
+    );
+  }
+  return output;
+}
+
+/** Fails with what to install when a tool the test needs is missing (instead of skipping). */
+function requireTool(what: string, command: string, args: string[], hint: string): void {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.error || result.status !== 0) {
+    throw new Error(`the package test needs ${what} (\`${command} ${args.join(' ')}\` failed): ${hint}`);
+  }
+}
+
+function onlyFile(dir: string, suffix: string): string {
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(suffix)) : [];
+  if (files.length !== 1) throw new Error(`expected one *${suffix} in ${dir}, found: ${JSON.stringify(files)}`);
+  return path.join(dir, files[0]);
+}
+
+/** The README's TypeScript usage block inside a stack that defines its free variables. */
+function typescriptApp(usage: string): string {
+  const lines = usage.split('\n');
+  let headerEnd = 0; // the leading import statements go to the top of the file, the rest into the constructor
+  let openImport = false;
+  for (let i = 0; i < lines.length; i++) {
+    const line = lines[i].trim();
+    if (openImport || line.startsWith('import ')) {
+      openImport = !line.endsWith(';');
+      headerEnd = i + 1;
+    } else if (line !== '') {
+      break;
+    }
+  }
+  const body = lines.slice(headerEnd).map((l) => (l ? `    ${l}` : l)).join('\n');
+  return `${lines.slice(0, headerEnd).join('\n')}
+import * as fixture_cdk from 'aws-cdk-lib';
+import { Construct as FixtureConstruct } from 'constructs';
+
+class UsageStack extends fixture_cdk.Stack {
+  constructor(scope: FixtureConstruct, id: string) {
+    super(scope, id, { env: { account: '${ACCOUNT}', region: '${REGION}' } });
+    const cluster = new fixture_cdk.aws_ecs.Cluster(this, 'Cluster', {
+      vpc: new fixture_cdk.aws_ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: 1 }),
+    });
+    const repo = fixture_cdk.aws_ecr.Repository.fromRepositoryName(this, 'Repo', 'batch');
+    const dbSecret = fixture_cdk.aws_secretsmanager.Secret.fromSecretNameV2(this, 'DbSecret', 'batch/db');
+    const opsTopic = new fixture_cdk.aws_sns.Topic(this, 'OpsTopic');
+
+    // ---- README.md, "## Usage", the TypeScript block ----
+${body}
+  }
+}
+
+const app = new fixture_cdk.App();
+new UsageStack(app, '${STACK_NAME}');
+app.synth();
+`;
+}
+
+/** The README's Python usage block inside the same stack (its imports stay in the method: legal Python). */
+function pythonApp(usage: string): string {
+  const body = usage.split('\n').map((l) => (l ? `        ${l}` : l)).join('\n');
+  return `import aws_cdk as fixture_cdk
+from constructs import Construct as FixtureConstruct
+
+
+class UsageStack(fixture_cdk.Stack):
+    def __init__(self, scope: FixtureConstruct, id: str) -> None:
+        super().__init__(scope, id, env=fixture_cdk.Environment(account="${ACCOUNT}", region="${REGION}"))
+        cluster = fixture_cdk.aws_ecs.Cluster(self, "Cluster",
+            vpc=fixture_cdk.aws_ec2.Vpc(self, "Vpc", max_azs=2, nat_gateways=1),
+        )
+        repo = fixture_cdk.aws_ecr.Repository.from_repository_name(self, "Repo", "batch")
+        db_secret = fixture_cdk.aws_secretsmanager.Secret.from_secret_name_v2(self, "DbSecret", "batch/db")
+        ops_topic = fixture_cdk.aws_sns.Topic(self, "OpsTopic")
+
+        # ---- README.md, "## Usage", the Python block ----
+${body}
+
+
+app = fixture_cdk.App()
+UsageStack(app, "${STACK_NAME}")
+app.synth()
+`;
+}
+
+/** The staged asset directory holding the agent's Dockerfile, from a cloud assembly. */
+function stagedAgentAsset(cdkOut: string): string[] {
+  const dirs = fs.readdirSync(cdkOut).filter((d) => d.startsWith('asset.') &&
+    fs.existsSync(path.join(cdkOut, d, 'Dockerfile')));
+  if (dirs.length !== 1) throw new Error(`expected one staged Docker asset in ${cdkOut}, found ${JSON.stringify(dirs)}`);
+  const files: string[] = [];
+  const walk = (dir: string, prefix: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name), `${prefix}${e.name}/`);
+      else files.push(`${prefix}${e.name}`);
+    }
+  };
+  walk(path.join(cdkOut, dirs[0]), '');
+  return files.sort();
+}
+
+function resourceTypeCounts(template: any): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const r of Object.values<any>(template.Resources)) counts[r.Type] = (counts[r.Type] ?? 0) + 1;
+  return counts;
+}
+
+/**
+ * The template with its `AWS::CDK::Metadata` Analytics decoded (`v2:deflate64:` + base64 gzip of the list of
+ * construct types used) and the runtime entry (`node.js/v22.1.0!jsii-runtime.Runtime`, `Python/3.11.7!…`)
+ * replaced by `<runtime>`: the one line a template may differ in between languages.
+ * @returns the template and the runtimes found
+ */
+function withAnalyticsDecoded(template: any): { template: any; runtimes: string[] } {
+  const copy = JSON.parse(JSON.stringify(template));
+  const runtimes: string[] = [];
+  for (const resource of Object.values<any>(copy.Resources)) {
+    const analytics = resource.Type === 'AWS::CDK::Metadata' ? resource.Properties?.Analytics : undefined;
+    if (typeof analytics !== 'string' || !analytics.startsWith('v2:deflate64:')) continue;
+    const decoded = zlib.gunzipSync(Buffer.from(analytics.slice('v2:deflate64:'.length), 'base64')).toString('utf8');
+    resource.Properties.Analytics = decoded.replace(/([^,{}!]+)!jsii-runtime\.Runtime/g, (_, runtime: string) => {
+      runtimes.push(runtime);
+      return '<runtime>!jsii-runtime.Runtime';
+    });
+  }
+  return { template: copy, runtimes };
+}
+
+describe('the packed library, installed as users install it', () => {
+  let work: string;
+  let tarball: string;
+  let wheel: string;
+  let typescriptTemplate: any;
+
+  beforeAll(() => {
+    requireTool('python3 with venv', 'python3', ['-c', 'import venv, ensurepip'],
+      'install Python 3 with its venv module (Debian: apt-get install python3-venv), as .ci/run does');
+    requireTool('pip', 'python3', ['-m', 'pip', '--version'],
+      'install pip (Debian: apt-get install python3-pip), as .ci/run does');
+    if (!fs.existsSync(path.join(ROOT, 'agent', 'dist', 'agent.js'))) {
+      throw new Error('agent/dist/agent.js is missing: run `npx projen bundle` first (`npx projen test` does)');
+    }
+    work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-fargate-monitor-package-'));
+    // jsii: lib/ → build/ and .jsii; then the npm tarball and the Python wheel, as `npx projen package-all` makes them.
+    run('jsii compile', 'npx', ['projen', 'compile'], { cwd: ROOT });
+    const dist = path.join(work, 'dist');
+    run('jsii-pacmak', 'npx', ['jsii-pacmak', '--targets', 'js,python', '--outdir', dist], { cwd: ROOT });
+    tarball = onlyFile(path.join(dist, 'js'), '.tgz');
+    wheel = onlyFile(path.join(dist, 'python'), '.whl');
+  }, 20 * MINUTES);
+
+  afterAll(() => {
+    if (work) fs.rmSync(work, { recursive: true, force: true });
+  });
+
+  test('the tarball carries the built library, its jsii assembly and the agent, and no sources or dev files', () => {
+    const files = run('tar', 'tar', ['-tzf', tarball], { cwd: work })
+      .split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+    expect(files).toEqual(expect.arrayContaining([
+      'package.json', 'README.md', 'LICENSE', '.jsii',
+      'build/index.js', 'build/index.d.ts',
+      'agent/Dockerfile', 'agent/dist/agent.js', 'agent/dist/cloudwatch-sdk.js',
+    ]));
+    const sources = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
+    expect(sources).toEqual([]);
+    const devFiles = files.filter((f) => /^(lib|test|bench|agent\/src|\.ci|\.projen|projenrc|cdk\.out)\//.test(f) ||
+      ['cdk.json', 'requirements-dev.txt', 'tsconfig.json', '.projenrc.ts', 'package-lock.json'].includes(f));
+    expect(devFiles).toEqual([]);
+
+    const manifest = JSON.parse(run('tar', 'tar', ['-xzOf', tarball, 'package/package.json'], { cwd: work }));
+    expect(manifest.main).toBe('build/index.js');
+    expect(manifest.types).toBe('build/index.d.ts');
+    expect(files).toContain(manifest.main);
+    expect(manifest.engines.node).toBe('>= 22.0.0');
+    expect(Object.keys(manifest.jsii.targets).sort()).toEqual(['dotnet', 'go', 'java', 'python']);
+  });
+
+  test('the README\'s TypeScript usage synthesizes in a fresh CDK app with the tarball installed', () => {
+    const appDir = path.join(work, 'ts-app');
+    fs.mkdirSync(path.join(appDir, 'bin'), { recursive: true });
+    fs.writeFileSync(path.join(appDir, 'package.json'), JSON.stringify({ name: 'usage-app', version: '0.1.0', private: true }));
+    const env = userEnv();
+    run('npm install (fresh app)', 'npm', ['install', '--no-audit', '--no-fund', tarball,
+      `aws-cdk-lib@${CDK_LIB_VERSION}`, `constructs@${CONSTRUCTS_VERSION}`, 'aws-cdk@^2', // CLI `latest` is a broken 3.0.0
+      `typescript@${TYPESCRIPT_VERSION}`, 'ts-node@^10', '@types/node@^22'], { cwd: appDir, env });
+    // `cdk init app --language typescript`'s compiler options (less jest's types): strict type checking of the example.
+    fs.writeFileSync(path.join(appDir, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'NodeNext',
+        moduleResolution: 'NodeNext',
+        lib: ['es2022'],
+        declaration: true,
+        strict: true,
+        noImplicitAny: true,
+        strictNullChecks: true,
+        noImplicitThis: true,
+        alwaysStrict: true,
+        noImplicitReturns: true,
+        experimentalDecorators: true,
+        strictPropertyInitialization: false,
+        skipLibCheck: true,
+        typeRoots: ['./node_modules/@types'],
+        noEmit: true,
+        isolatedModules: true,
+        types: ['node'],
+      },
+      exclude: ['node_modules', 'cdk.out'],
+    }, null, 2));
+    fs.writeFileSync(path.join(appDir, 'cdk.json'), JSON.stringify({ app: 'npx tsc && npx ts-node --transpile-only bin/app.ts' }));
+    fs.writeFileSync(path.join(appDir, 'cdk.context.json'), JSON.stringify(CDK_CONTEXT));
+    fs.writeFileSync(path.join(appDir, 'bin', 'app.ts'), typescriptApp(sectionCodeBlock('Usage', 'ts')));
+
+    run('cdk synth (TypeScript app)', 'npx', ['cdk', 'synth', '--quiet', '--no-notices', '-o', 'cdk.out'], { cwd: appDir, env });
+
+    const cdkOut = path.join(appDir, 'cdk.out');
+    typescriptTemplate = JSON.parse(fs.readFileSync(path.join(cdkOut, `${STACK_NAME}.template.json`), 'utf8'));
+    expect(resourceTypeCounts(typescriptTemplate)).toMatchObject({
+      'AWS::ECS::TaskDefinition': 1,
+      'AWS::Scheduler::Schedule': 1,
+      'AWS::CloudWatch::Alarm': 5,
+      'AWS::CloudWatch::Dashboard': 1,
+      'AWS::Events::Rule': 2,
+    });
+    // The agent image is built from the installed package's agent/ directory: Dockerfile and the pre-built bundle.
+    expect(stagedAgentAsset(cdkOut)).toEqual(expect.arrayContaining(['Dockerfile', 'dist/agent.js', 'dist/cloudwatch-sdk.js']));
+  }, 10 * MINUTES);
+
+  test('the README\'s Python usage synthesizes the same template from the wheel in a fresh virtualenv', () => {
+    if (!typescriptTemplate) throw new Error('the TypeScript app did not synthesize (see the test before): nothing to compare');
+    const venv = path.join(work, 'venv');
+    const appDir = path.join(work, 'py-app');
+    fs.mkdirSync(appDir, { recursive: true });
+    const env = userEnv();
+    run('python3 -m venv', 'python3', ['-m', 'venv', venv], { cwd: work, env });
+    const python = path.join(venv, 'bin', 'python');
+    run('pip install (wheel, aws-cdk-lib)', python, ['-m', 'pip', 'install', '--quiet', '--disable-pip-version-check',
+      wheel, `aws-cdk-lib==${CDK_LIB_VERSION}`, `constructs==${CONSTRUCTS_VERSION}`], { cwd: appDir, env });
+    fs.writeFileSync(path.join(appDir, 'cdk.context.json'), JSON.stringify(CDK_CONTEXT));
+    fs.writeFileSync(path.join(appDir, 'app.py'), pythonApp(sectionCodeBlock('Usage', 'python')));
+
+    // The CDK CLI of the TypeScript app (the CLI is an npm package whatever the app's language).
+    const cdk = path.join(work, 'ts-app', 'node_modules', '.bin', 'cdk');
+    run('cdk synth (Python app)', cdk, ['synth', '--quiet', '--no-notices', '--app', `${python} app.py`, '-o', 'cdk.out'],
+      { cwd: appDir, env });
+
+    const cdkOut = path.join(appDir, 'cdk.out');
+    const pythonTemplate = JSON.parse(fs.readFileSync(path.join(cdkOut, `${STACK_NAME}.template.json`), 'utf8'));
+    expect(stagedAgentAsset(cdkOut)).toEqual(expect.arrayContaining(['Dockerfile', 'dist/agent.js', 'dist/cloudwatch-sdk.js']));
+    const fromPython = withAnalyticsDecoded(pythonTemplate);
+    const fromTypescript = withAnalyticsDecoded(typescriptTemplate);
+    // Each ran in its own language (the jsii kernel under Python), and that is the only difference.
+    expect(fromTypescript.runtimes).toEqual([expect.stringMatching(/^node\.js\//)]);
+    expect(fromPython.runtimes).toEqual([expect.stringMatching(/^Python\//)]);
+    expect(maskAssetHashes(fromPython.template)).toEqual(maskAssetHashes(fromTypescript.template));
+  }, 10 * MINUTES);
+});
