@@ -21,7 +21,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as tls from 'node:tls';
-import { AgentProcess, ensureBundle, REPO } from '../test/agent/support/agent-process';
+import { AgentProcess, dockerfileNodeArgs, ensureBundle } from '../test/agent/support/agent-process';
 import { CwProxy } from '../test/agent/support/cw-proxy';
 import { FakeTmde, json } from '../test/agent/support/fake-tmde';
 import { syntheticTask } from '../test/agent/support/payloads';
@@ -38,13 +38,6 @@ const IDLE = 'setInterval(() => {}, 1000);';
 // TMDE and one /proc read per second, nothing else. Its RSS is what node itself costs before any agent code.
 const FLOOR = "const http = require('http'), fs = require('fs'); setInterval(() => { http.get(process.env.FLOOR_URL, (r) => r.resume()); " +
   "fs.readFile('/proc/self/stat', () => {}); }, 1000);";
-
-/** The node flags of the image: the arguments between "node" and the script in agent/Dockerfile's CMD. */
-function dockerfileNodeArgs(): string[] {
-  const m = /^CMD\s+(\[.*\])\s*$/m.exec(fs.readFileSync(path.join(REPO, 'agent', 'Dockerfile'), 'utf8'));
-  const cmd: string[] = m ? JSON.parse(m[1]) : [];
-  return cmd.slice(1, -1);
-}
 
 function procSample(pid: number): { ticks: number; rssBytes: number; anonBytes: number; fileBytes: number } | undefined {
   try {
