@@ -82,7 +82,9 @@ beforeAll(() => { if (!unavailable) ensureBundle(); });
   await proxy.start();
   cleanup.push(() => proxy.stop());
 
-  const node = uncachedNodeCopy(process.env.FM_TEST_AGENT_NODE ?? process.execPath);
+  const nodeCopy = uncachedNodeCopy(process.env.FM_TEST_AGENT_NODE ?? process.execPath);
+  cleanup.push(() => nodeCopy.remove());
+  const node = nodeCopy.path;
   const agent = new AgentProcess({
     ...FAKE_AWS_ENV,
     AWS_ENDPOINT_URL_CLOUDWATCH: proxy.url,

@@ -136,20 +136,16 @@ export function createMemoryCgroup(name: string, limitMiB: number): MemoryCgroup
  * A private copy of a node binary whose pages are NOT in the page cache, so that a process started from it in a
  * memory cgroup gets node's code pages charged to that cgroup, as a container reading its own image does (a binary
  * other processes already run from is charged to whoever read it first, which would flatter the figures).
- * The copy is written once per binary, then dropped from the page cache (fsync + POSIX_FADV_DONTNEED) each call.
+ * Each call makes its own copy (two processes sharing one would share its pages, charged to whichever read first),
+ * drops it from the page cache (fsync + POSIX_FADV_DONTNEED) and returns its path with a `remove` for afterwards.
  */
-export function uncachedNodeCopy(nodeBinary: string): string {
-  const st = fs.statSync(nodeBinary);
-  const tag = crypto.createHash('sha1').update(`${fs.realpathSync(nodeBinary)}|${st.size}|${st.mtimeMs}`).digest('hex').slice(0, 12);
-  const copy = path.join(os.tmpdir(), `fm-node-${tag}`);
-  if (!fs.existsSync(copy) || fs.statSync(copy).size !== st.size) {
-    fs.copyFileSync(nodeBinary, `${copy}.tmp`);
-    fs.chmodSync(`${copy}.tmp`, 0o755);
-    fs.renameSync(`${copy}.tmp`, copy);
-  }
+export function uncachedNodeCopy(nodeBinary: string): { path: string; remove: () => void } {
+  const copy = path.join(os.tmpdir(), `fm-node-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  fs.copyFileSync(nodeBinary, copy);
+  fs.chmodSync(copy, 0o755);
   execFileSync('python3', ['-c',
     'import os,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nos.fsync(fd)\nos.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)\nos.close(fd)', copy]);
-  return copy;
+  return { path: copy, remove: () => fs.rmSync(copy, { force: true }) };
 }
 
 /** Anonymous and resident memory of a process from /proc/<pid>/status, bytes, and its major page faults. */
