@@ -19,6 +19,13 @@ export function ensureBundle(): void {
   execFileSync('npx', ['projen', 'bundle:agent'], { cwd: REPO, stdio: ['ignore', 'ignore', 'inherit'] });
 }
 
+/** The node flags of the image: the arguments between "node" and the script in agent/Dockerfile's CMD. */
+export function dockerfileNodeArgs(): string[] {
+  const m = /^CMD\s+(\[.*\])\s*$/m.exec(fs.readFileSync(path.join(REPO, 'agent', 'Dockerfile'), 'utf8'));
+  const cmd: string[] = m ? JSON.parse(m[1]) : [];
+  return cmd.slice(1, -1);
+}
+
 export const FAKE_AWS_ENV = {
   AWS_ACCESS_KEY_ID: 'testing',
   AWS_SECRET_ACCESS_KEY: 'testing',
