@@ -86,7 +86,15 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
     const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
     const violations = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`);
     // CT.SQS.PR.1 wants every queue to have a dead-letter queue; this queue IS the schedule's dead-letter queue.
-    expect(violations).toEqual([expect.stringMatching(/^sqs_dlq_check: NightlyBatchDeadLetterQueue[0-9A-F]{8}$/)]);
+    // On the shop's load balancer access-log bucket: CT.S3.PR.10 (KMS: ALB access logs can only be written with
+    // SSE-S3), CT.S3.PR.2 (server access logs of the log bucket would need yet another log bucket), and event
+    // notifications (they would only announce log files).
+    expect(violations.sort()).toEqual([
+      expect.stringMatching(/^s3_bucket_default_encryption_kms_check: ShopAccessLogs[0-9A-F]{8}$/),
+      expect.stringMatching(/^s3_bucket_logging_enabled_check: ShopAccessLogs[0-9A-F]{8}$/),
+      expect.stringMatching(/^s3_event_notifications_enabled_check: ShopAccessLogs[0-9A-F]{8}$/),
+      expect.stringMatching(/^sqs_dlq_check: NightlyBatchDeadLetterQueue[0-9A-F]{8}$/),
+    ]);
   });
 });
 

@@ -73,7 +73,7 @@ export interface HighResolutionStepScalingOptions {
   /**
    * Scale-out cooldown: after a scale-out, another one adds only what a larger step asks beyond the first.
    *
-   * @default Duration.seconds(60) (about a Fargate task start plus two health checks)
+   * @default Duration.seconds(90)
    */
   readonly scaleOutCooldown?: Duration;
 
@@ -232,8 +232,8 @@ export interface FastScalingServiceProps extends MonitoringAgentOptions, Service
   /**
    * Scale-out cooldown.
    *
-   * @default Duration.seconds(60) (about a Fargate task start plus two health checks, so the new tasks take load
-   * before a same-sized step may add more)
+   * @default Duration.seconds(90) (a Fargate task start, two health checks and the metric's delay: the tasks a step
+   * added take load before the same step may add more; shorter makes a saturated service double twice)
    */
   readonly scaleOutCooldown?: Duration;
 
@@ -644,7 +644,7 @@ export class FastScalingService extends Construct {
       scalingSteps: scaleOutIntervals(o.scaleOutSteps),
       adjustmentType: outType,
       minAdjustmentMagnitude: outType === appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? 1 : undefined,
-      cooldown: o.scaleOutCooldown ?? Duration.seconds(60),
+      cooldown: o.scaleOutCooldown ?? Duration.seconds(90),
       evaluationPeriods: outEvaluations,
       datapointsToAlarm: outEvaluations,
     });

@@ -55,7 +55,7 @@ describe('defaults', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 10, ScalableDimension: 'ecs:service:DesiredCount' });
   });
 
-  test('scale-out: a 10 s high-resolution alarm on the service CPU (never a task ID) drives aggressive steps, 60 s cooldown', () => {
+  test('scale-out: a 10 s high-resolution alarm on the service CPU (never a task ID) drives aggressive steps, 90 s cooldown', () => {
     const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'CPUUtilization');
     const out = alarms.find(([, a]) => a.Properties.ComparisonOperator === 'GreaterThanOrEqualToThreshold')!;
     expect(out[1].Properties).toMatchObject({
@@ -71,7 +71,7 @@ describe('defaults', () => {
     const policyId = out[1].Properties.AlarmActions[0].Ref;
     expect(t.toJSON().Resources[policyId].Properties.StepScalingPolicyConfiguration).toEqual({
       AdjustmentType: 'PercentChangeInCapacity',
-      Cooldown: 60,
+      Cooldown: 90,
       MetricAggregationType: 'Average',
       MinAdjustmentMagnitude: 1,
       StepAdjustments: [
