@@ -1,3 +1,4 @@
 export * from './agent';
 export * from './shared';
 export * from './scheduled-task';
+export * from './notifier';
