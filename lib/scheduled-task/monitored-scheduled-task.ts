@@ -12,6 +12,7 @@ import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
+import { SlackNotificationOptions } from '../notifier/run-outcome-handler';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 import { TaskDashboard } from '../shared/task-dashboard';
 
@@ -211,6 +212,14 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
    * @default - no actions: the alarms show on the dashboard and in the console only
    */
   readonly alarmActions?: cloudwatch.IAlarmAction[];
+
+  /**
+   * Post one Slack message per run (success and failure to different channels), with the outcome, the reason, the
+   * run time, the run's peak memory and CPU and a right-size line. See {@link SlackNotificationOptions}.
+   *
+   * @default - no Slack messages (runs are judged and counted all the same)
+   */
+  readonly slackNotifications?: SlackNotificationOptions;
 }
 
 /**
@@ -367,7 +376,15 @@ export class MonitoredScheduledTask extends Construct {
       reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
     });
 
-    this.runEvents = new TaskRunEvents(this, 'RunEvents', { cluster: this.cluster, taskDefinition: this.taskDefinition });
+    this.runEvents = new TaskRunEvents(this, 'RunEvents', {
+      cluster: this.cluster,
+      taskDefinition: this.taskDefinition,
+      appContainerName: containerName,
+      namespace: agent.namespace,
+      logGroup: this.logGroup,
+      appStreamPrefix: c.logging ? undefined : 'app',
+      slackNotifications: props.slackNotifications,
+    });
     this.taskMetrics = new TaskMetrics({
       namespace: agent.namespace,
       clusterName: this.cluster.clusterName,
@@ -381,7 +398,13 @@ export class MonitoredScheduledTask extends Construct {
       memoryContainerName: c.memoryLimitMiB !== undefined ? containerName : undefined,
       memoryThresholdPercent: props.memoryThresholdPercent,
       maxRunDuration: props.maxRunDuration,
-      missedRunWindow: props.missedRunWindow ?? defaultMissedRunWindow(props.schedule),
+      missedRunWindow: props.missedRunWindow,
+      schedule: props.schedule,
+      enableMemoryAlarm: props.enableMemoryAlarm,
+      enableFailedRunAlarm: props.enableFailedRunAlarm,
+      enableLongRunAlarm: props.enableLongRunAlarm,
+      enableScheduleFailedAlarm: props.enableScheduleFailedAlarm,
+      enableMissedRunAlarm: props.enableMissedRunAlarm,
     });
     for (const alarm of this.alarms.alarms) {
       alarm.addAlarmAction(...props.alarmActions ?? []);
@@ -422,14 +445,4 @@ export class MonitoredScheduledTask extends Construct {
   public metricMemoryUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.taskMetrics.metricMemoryUtilization(containerName, props);
   }
-}
-
-/** Twice the interval of a `rate()` schedule (at least 5 minutes, rounded up to whole hours above a day), else 25 h. */
-function defaultMissedRunWindow(schedule: scheduler.ScheduleExpression): Duration {
-  const m = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(schedule.expressionString);
-  if (!m) return Duration.hours(25);
-  const unitSeconds = m[2].startsWith('minute') ? 60 : m[2].startsWith('hour') ? 3600 : 86_400;
-  const seconds = Math.max(300, 2 * Number(m[1]) * unitSeconds);
-  if (seconds <= 86_400) return Duration.seconds(seconds);
-  return Duration.hours(Math.min(168, Math.ceil(seconds / 3600)));
 }
