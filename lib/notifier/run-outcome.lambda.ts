@@ -34,7 +34,8 @@ const SAFETY_MS = 5_000;
 const log = (level: string, message: string, extra: object = {}) =>
   console.log(JSON.stringify({ level, message, ...extra }));
 
-export async function handler(input: HandlerInput, context?: LambdaContext): Promise<{ result: string }> {
+/** What an invocation did: `result` is skipped, duplicate or handled; `outcome` the judgement; `slack` the post. */
+export async function handler(input: HandlerInput, context?: LambdaContext): Promise<{ result: string; outcome?: string; slack?: string }> {
   const started = Date.now();
   const deadline = started + (context?.getRemainingTimeInMillis?.() ?? 120_000) - SAFETY_MS;
   const problem = validate(input);
@@ -65,7 +66,7 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
     }
     await markDone(detail.taskArn!, token, outcome, posted);
     log('INFO', 'handled', { taskArn: detail.taskArn, outcome: outcome.kind, summary: outcome.summary, slack: posted });
-    return { result: posted === 'posted' ? 'posted' : outcome.kind };
+    return { result: 'handled', outcome: outcome.kind, slack: posted };
   } catch (e) {
     // Release the claim so Lambda's retry (or a duplicate delivery) can try again: a lost message is worse than
     // a second count of Runs (the alarms test "at least one" / "less than one").
