@@ -59,10 +59,10 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'agent', 'bench', '.projenrc.ts'],
   },
   gitignore: ['/cdk.out/', '/agent/dist/'],
-  // Run-outcome handler (lib/notifier/*.lambda.ts): Node 22, the AWS SDK bundled (a tested, pinned version rather
+  // Run-outcome handler (lib/notifier/*.lambda.ts): Node 24 (latest: cdk-nag L1), the AWS SDK bundled (a tested, pinned version rather
   // than whatever the runtime carries). The generated construct is given ARM64 by lib/notifier.
   lambdaOptions: {
-    runtime: awscdk.LambdaRuntime.NODEJS_22_X,
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
     bundlingOptions: { externals: [], sourcemap: false },
   },
 });

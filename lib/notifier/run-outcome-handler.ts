@@ -1,7 +1,8 @@
-import { ArnFormat, Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as destinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -41,6 +42,25 @@ export interface SlackNotificationOptions {
 }
 
 /**
+ * Properties of {@link RunOutcomeHandler}.
+ */
+export interface RunOutcomeHandlerProps {
+  /**
+   * Retention of the handler's log group.
+   *
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+
+  /**
+   * KMS key to encrypt the handler's log group with (its key policy must allow the CloudWatch Logs service principal).
+   *
+   * @default - CloudWatch Logs' own encryption
+   */
+  readonly logEncryptionKey?: kms.IKey;
+}
+
+/**
  * The stack's run-outcome handler: one Lambda function (Node 22, ARM64) shared by every monitored scheduled task of
  * the stack. Each task's STOPPED rule targets it; it judges the run by the app container, publishes `Runs`,
  * `FailedRuns` and `InterruptedRuns` (Count, dimensions `ClusterName` and `TaskDefinitionFamily`, in the task's
@@ -51,17 +71,24 @@ export interface SlackNotificationOptions {
  * fails, so Lambda retries (twice); after that the event lands in `deadLetterQueue` (on-failure destination, with
  * the error). A claim held by an invocation that died (timeout) can be taken over after 5 minutes.
  *
- * Use {@link RunOutcomeHandler.of} to get the stack's instance.
+ * One per stack: {@link RunOutcomeHandler.of} returns it, creating it on first use. To choose its log settings,
+ * create it yourself (`new RunOutcomeHandler(stack, 'RunOutcomes', {...})`) before the first monitored task;
+ * otherwise a MonitoredScheduledTask creates it with its own `logRetention` and `logEncryptionKey`.
+ *
+ * The function runs outside any VPC: it calls CloudWatch, CloudWatch Logs, DynamoDB, Secrets Manager and Slack's
+ * public webhook endpoint, which from a VPC would need a NAT gateway.
+ *
+ * @throws if a stack gets a second RunOutcomeHandler
  */
 export class RunOutcomeHandler extends Construct {
-  /** The stack's handler, created on first use. */
-  public static of(scope: Construct): RunOutcomeHandler {
+  /**
+   * The stack's handler, created on first use (with `props`; later calls ignore them).
+   */
+  public static of(scope: Construct, props?: RunOutcomeHandlerProps): RunOutcomeHandler {
     const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(RunOutcomeHandler.ID);
-    return existing instanceof RunOutcomeHandler ? existing : new RunOutcomeHandler(stack, RunOutcomeHandler.ID);
+    const existing = stack.node.children.find((c) => c instanceof RunOutcomeHandler) as RunOutcomeHandler | undefined;
+    return existing ?? new RunOutcomeHandler(stack, 'FargateMonitorRunOutcomeHandler', props);
   }
-
-  private static readonly ID = 'FargateMonitorRunOutcomeHandler';
 
   /** The Lambda function. */
   public readonly function: lambda.Function;
@@ -79,9 +106,10 @@ export class RunOutcomeHandler extends Construct {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
 
   private readonly namespaces = new Set<string>();
+  private readonly actionArns = new Set<string>();
 
-  private constructor(scope: Construct, id: string) {
-    super(scope, id);
+  constructor(scope: Construct, id: string, props: RunOutcomeHandlerProps = {}) {
+    super(onlyOnePerStack(scope), id);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -95,15 +123,23 @@ export class RunOutcomeHandler extends Construct {
       partitionKey: { name: 'taskArn', type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.DESTROY,
     });
-    Validations.of(this.dedupTable).acknowledge({
-      id: 'AwsSolutions-DDB3',
-      reason: 'Short-lived de-duplication claims (TTL 7 days): nothing to restore.',
+    const logGroup = new logs.LogGroup(this, 'Logs', {
+      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      encryptionKey: props.logEncryptionKey,
+      removalPolicy: RemovalPolicy.RETAIN,
     });
-    const logGroup = new logs.LogGroup(this, 'Logs', { retention: logs.RetentionDays.ONE_MONTH, removalPolicy: RemovalPolicy.DESTROY });
+    // Its own role, without AWSLambdaBasicExecutionRole (which may write to every log group).
+    const role = new iam.Role(this, 'Role', {
+      assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),
+      description: 'cdk-fargate-monitor run-outcome handler',
+    });
+    logGroup.grantWrite(role);
     this.function = new RunOutcomeFunction(this, 'Function', {
+      role,
       description: 'cdk-fargate-monitor: judges stopped scheduled tasks, publishes run metrics, posts to Slack',
       architecture: lambda.Architecture.ARM_64,
       memorySize: 256,
@@ -123,9 +159,12 @@ export class RunOutcomeHandler extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { 'cloudwatch:namespace': Lazy.list({ produce: () => [...this.namespaces].sort() }) } },
     }));
-    Validations.of(this.function).acknowledge(
+    Validations.of(role).acknowledge(
       { id: 'AwsSolutions-IAM5[Resource::*]', reason: 'cloudwatch:PutMetricData has no resource-level permissions; a cloudwatch:namespace condition limits it.' },
     );
+    // CDK makes the function depend on its role (so the role's policy exists first) and also reads the role's ARN:
+    // cfn-lint W3005 calls the first redundant. The dependency on the policy is the one that matters; keep both.
+    (this.function.node.defaultChild as lambda.CfnFunction).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
 
     this.errorsAlarm = this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }).createAlarm(this, 'ErrorsAlarm', {
       alarmDescription: 'The cdk-fargate-monitor run-outcome handler failed (it retries twice). Read its log group.',
@@ -153,20 +192,42 @@ export class RunOutcomeHandler extends Construct {
   }
 
   /**
+   * Adds actions to both alarms, on ALARM and on OK, skipping any action (by ARN) already added: every task of the
+   * stack may pass its own `alarmActions` without duplicates.
+   */
+  public addAlarmActions(...actions: cloudwatch.IAlarmAction[]): void {
+    for (const action of actions) {
+      const arn = action.bind(this, this.errorsAlarm).alarmActionArn;
+      if (this.actionArns.has(arn)) continue;
+      this.actionArns.add(arn);
+      for (const alarm of this.alarms) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+    }
+  }
+
+  /**
    * Lets the handler serve one task: publish to `namespace`, read the agent's REPORT from `logGroup`, and read the
    * webhook secrets. Adds statements to the function's role only (no resource per task).
    */
   public grantTask(namespace: string, logGroup: logs.ILogGroup, slack?: SlackNotificationOptions): void {
     this.namespaces.add(namespace);
     if (slack) {
-      this.function.addToRolePolicy(new iam.PolicyStatement({
-        actions: ['logs:GetLogEvents'],
-        resources: [Stack.of(this).formatArn({
-          service: 'logs', resource: 'log-group', resourceName: `${logGroup.logGroupName}:log-stream:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-        })],
-      }));
+      // The log group's ARN ends in `:*`, which covers its streams (`…:log-group:NAME:log-stream:STREAM`).
+      logGroup.grant(this.function, 'logs:GetLogEvents');
       slack.successWebhook.grantRead(this.function);
       slack.failureWebhook.grantRead(this.function);
     }
   }
 }
+
+function onlyOnePerStack(scope: Construct): Construct {
+  const stack = Stack.of(scope);
+  if (scope !== stack) throw new Error('RunOutcomeHandler must be created directly in a Stack (one per stack)');
+  if (stack.node.children.some((c) => c instanceof RunOutcomeHandler)) {
+    throw new Error(`stack ${stack.node.path} already has a RunOutcomeHandler: use RunOutcomeHandler.of(scope)`);
+  }
+  return scope;
+}
+

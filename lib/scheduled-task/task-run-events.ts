@@ -48,6 +48,13 @@ export interface TaskRunEventsProps {
    * @default - no Slack messages (the run metrics are published all the same)
    */
   readonly slackNotifications?: SlackNotificationOptions;
+
+  /**
+   * The run-outcome handler.
+   *
+   * @default - the stack's, from `RunOutcomeHandler.of(this)`
+   */
+  readonly handler?: RunOutcomeHandler;
 }
 
 /**
@@ -91,7 +98,7 @@ export class TaskRunEvents extends Construct {
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const family = props.taskDefinition.family;
     this.dimensions = { ClusterName: props.cluster.clusterName, TaskDefinitionFamily: family };
-    this.handler = RunOutcomeHandler.of(this);
+    this.handler = props.handler ?? RunOutcomeHandler.of(this);
     this.handler.grantTask(this.namespace, props.logGroup, slack);
 
     this.stoppedRule = new events.Rule(this, 'Stopped', {

@@ -257,7 +257,7 @@ describe('at most one message per task stop; Slack errors', () => {
     const table = await createTable();
     const cfg = config('/none');
     const run = await runHandler([
-      null, {}, { detail: { lastStatus: 'STOPPED' }, config: cfg }, { detail: stopped(), config: { namespace: 'x' } },
+      null as any, {}, { detail: { lastStatus: 'STOPPED' }, config: cfg }, { detail: stopped(), config: { namespace: 'x' } },
       { detail: stopped((d) => { d.containers = 'nope'; }), config: cfg }, { detail: stopped((d) => { d.lastStatus = 'RUNNING'; }), config: cfg },
     ], env(table));
     expect(run.results.map((r) => r.result)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
