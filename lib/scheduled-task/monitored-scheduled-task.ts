@@ -12,7 +12,7 @@ import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
-import { SlackNotificationOptions } from '../notifier/run-outcome-handler';
+import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 import { TaskDashboard } from '../shared/task-dashboard';
 
@@ -376,7 +376,14 @@ export class MonitoredScheduledTask extends Construct {
       reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
     });
 
+    // The stack's run-outcome handler (created by the first task, with its log settings); it shares the alarm actions.
+    const handler = RunOutcomeHandler.of(this, {
+      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
+      logEncryptionKey: props.logEncryptionKey,
+    });
+    handler.addAlarmActions(...props.alarmActions ?? []);
     this.runEvents = new TaskRunEvents(this, 'RunEvents', {
+      handler,
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
       appContainerName: containerName,
