@@ -1,8 +1,14 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DeleteLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
   allFixtureFiles, awsConfig, createLogs, createSecret, createTable, ensureBundle, FakeSlack, loadEvent, reportLine, runHandler, unique,
 } from './support';
+import { TaskRunEvents } from '../../lib';
+import { newStack } from '../support/stacks';
 
 // Every test runs the real bundled handler (assets/lib/notifier/run-outcome.lambda/index.js, built by projen) in its
 // own node process against moto (DynamoDB, Secrets Manager, CloudWatch Logs, CloudWatch) and a local HTTP server
@@ -307,4 +313,41 @@ test('Runs, FailedRuns and InterruptedRuns are published per task stop, in the t
   }));
   const sum = (id: string) => (res.MetricDataResults ?? []).find((r) => r.Id === id)!.Values!.reduce((a, b) => a + b, 0);
   expect([sum('runs'), sum('failed'), sum('interrupted')]).toEqual([3, 1, 1]);
+});
+
+test('the synthesized rule target input, filled in as EventBridge does, is what the handler reads', async () => {
+  const table = await createTable();
+  const detail = stopped((d) => { d.containers[1].exitCode = 0; });
+  const logGroupName = await createLogs({ [taskId(detail)]: [reportLine(detail.taskArn, { maxMemoryUsedMiB: 321 })] });
+  // A stack whose references are all concrete (imported cluster, log group and secrets), so the template is final.
+  const stack = newStack();
+  const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', {
+    clusterArn: detail.clusterArn, clusterName: 'test', vpc: undefined as any,
+  });
+  const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Def', { family: 'nightly-batch', cpu: 512, memoryLimitMiB: 1024 });
+  taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('x') });
+  new TaskRunEvents(stack, 'Runs', {
+    cluster,
+    taskDefinition,
+    appContainerName: 'app',
+    namespace: 'Test/E2E',
+    appStreamPrefix: 'app',
+    logGroup: logs.LogGroup.fromLogGroupName(stack, 'Logs', logGroupName),
+    slackNotifications: {
+      successWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', successArn),
+      failureWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'F', failureArn),
+    },
+  });
+  const rule = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0] as any;
+  const transformer = rule.Properties.Targets[0].InputTransformer;
+  expect(typeof transformer.InputTemplate).toBe('string');
+  // EventBridge replaces each <name> with the JSON of the event at its path ($.detail here).
+  const input = JSON.parse(transformer.InputTemplate.replace('<detail>', JSON.stringify(detail)));
+  const run = await runHandler([input], env(table));
+  expect(run.results[0]).toEqual({ result: 'handled', outcome: 'SUCCEEDED', slack: 'posted' });
+  const message = textOf(slack.posts('/success')[0]);
+  expect(message).toContain(':white_check_mark: Succeeded: nightly-batch');
+  expect(message).toContain('Peak memory: 321 MiB (31.3 % of 1024 MiB)');
+  expect(message).toContain('of 0.5 vCPU');
+  expect(message).toContain('|App log>');
 });
