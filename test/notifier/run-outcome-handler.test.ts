@@ -275,10 +275,10 @@ test('REPORT that reaches the log after the event is still found within the wait
   const table = await createTable();
   const detail = stopped((d) => { d.containers[1].exitCode = 0; });
   const group = await createLogs({ [taskId(detail)]: ['agent started'] });
-  const logs = new CloudWatchLogsClient(awsConfig());
+  const logsClient = new CloudWatchLogsClient(awsConfig());
   // The handler polls the stream; the REPORT is written while it waits (it finds it on a later attempt).
   const pending = runHandler([{ detail, config: config(group) }], env(table, { REPORT_WAIT_MS: '20000' }));
-  await logs.send(new PutLogEventsCommand({
+  await logsClient.send(new PutLogEventsCommand({
     logGroupName: group,
     logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}`,
     logEvents: [{ timestamp: Date.now(), message: reportLine(detail.taskArn, { maxMemoryUsedMiB: 222 }) }],
@@ -286,7 +286,7 @@ test('REPORT that reaches the log after the event is still found within the wait
   const run = await pending;
   expect(run.results[0].slack).toBe('posted');
   expect(textOf(slack.posts('/success')[0])).toContain('Peak memory: 222 MiB');
-  await logs.send(new DeleteLogStreamCommand({ logGroupName: group, logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}` }));
+  await logsClient.send(new DeleteLogStreamCommand({ logGroupName: group, logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}` }));
 });
 
 test('Runs, FailedRuns and InterruptedRuns are published per task stop, in the task\'s namespace with its dimensions', async () => {
