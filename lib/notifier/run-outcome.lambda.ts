@@ -177,6 +177,7 @@ async function readReport(cfg: RunOutcomeConfig, detail: TaskStateDetail, until:
     }
     const wait = Math.min(2_000 * (attempt + 1), until - Date.now());
     if (wait <= 0) return { note };
+    log('INFO', `REPORT not in the agent log yet, looking again in ${wait} ms`, { stream, attempt });
     await sleep(wait);
   }
 }

@@ -276,14 +276,19 @@ test('REPORT that reaches the log after the event is still found within the wait
   const detail = stopped((d) => { d.containers[1].exitCode = 0; });
   const group = await createLogs({ [taskId(detail)]: ['agent started'] });
   const logsClient = new CloudWatchLogsClient(awsConfig());
-  // The handler polls the stream; the REPORT is written while it waits (it finds it on a later attempt).
-  const pending = runHandler([{ detail, config: config(group) }], env(table, { REPORT_WAIT_MS: '20000' }));
-  await logsClient.send(new PutLogEventsCommand({
-    logGroupName: group,
-    logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}`,
-    logEvents: [{ timestamp: Date.now(), message: reportLine(detail.taskArn, { maxMemoryUsedMiB: 222 }) }],
-  }));
+  // The REPORT is written only once the handler has looked and not found it: it must find it on a later attempt.
+  let written: Promise<unknown> | undefined;
+  const pending = runHandler([{ detail, config: config(group) }], env(table, { REPORT_WAIT_MS: '20000' }), false, (out) => {
+    if (written || !out.includes('REPORT not in the agent log yet')) return;
+    written = logsClient.send(new PutLogEventsCommand({
+      logGroupName: group,
+      logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}`,
+      logEvents: [{ timestamp: Date.now(), message: reportLine(detail.taskArn, { maxMemoryUsedMiB: 222 }) }],
+    }));
+  });
   const run = await pending;
+  await written;
+  expect(written).toBeDefined();
   expect(run.results[0].slack).toBe('posted');
   expect(textOf(slack.posts('/success')[0])).toContain('Peak memory: 222 MiB');
   await logsClient.send(new DeleteLogStreamCommand({ logGroupName: group, logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}` }));

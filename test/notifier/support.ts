@@ -142,7 +142,8 @@ export interface HandlerRun { results: any[]; stdout: string }
  * Runs the real bundled handler in a node process (as Lambda would: one module instance, invocations in order, or
  * all at once with `parallel`), against moto and the fake Slack. Async, so the in-process fake Slack can answer.
  */
-export async function runHandler(inputs: object[], env: Record<string, string>, parallel = false): Promise<HandlerRun> {
+export async function runHandler(inputs: object[], env: Record<string, string>, parallel = false,
+  onOutput?: (text: string) => void): Promise<HandlerRun> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'outcome-'));
   const inFile = path.join(dir, 'in.json');
   const outFile = path.join(dir, 'out.json');
@@ -171,7 +172,7 @@ export async function runHandler(inputs: object[], env: Record<string, string>, 
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
-  child.stdout.on('data', (d) => { stdout += d; });
+  child.stdout.on('data', (d) => { stdout += d; onOutput?.(stdout); });
   child.stderr.on('data', (d) => { stdout += d; });
   const code = await new Promise<number | null>((r) => child.on('exit', r));
   if (code !== 0 || !fs.existsSync(outFile)) throw new Error(`handler process exited ${code}: ${stdout}`);
