@@ -71,6 +71,12 @@ const project = new awscdk.AwsCdkConstructLibrary({
     devdirs: ['test', 'agent', 'bench', '.projenrc.ts'],
   },
   gitignore: ['/cdk.out/', '/agent/dist/'],
+  // Run-outcome handler (lib/notifier/*.lambda.ts): Node 24 (latest: cdk-nag L1), the AWS SDK bundled (a tested, pinned version rather
+  // than whatever the runtime carries). The generated construct is given ARM64 by lib/notifier.
+  lambdaOptions: {
+    runtime: awscdk.LambdaRuntime.NODEJS_24_X,
+    bundlingOptions: { externals: [], sourcemap: false },
+  },
 });
 
 // The agent is plain TypeScript bundled by esbuild into files the Dockerfile copies (no build in Docker).
@@ -87,9 +93,9 @@ const bundleAgent = project.addTask('bundle:agent', {
 });
 bundleAgent.exec(`${esbuild} agent/src/main.ts --external:./cloudwatch-sdk --outfile=agent/dist/agent.js`);
 bundleAgent.exec(`${esbuild} agent/src/cloudwatch-sdk.ts --outfile=agent/dist/cloudwatch-sdk.js`);
-const bundle = project.addTask('bundle', { description: 'Bundle every runtime asset (agent, handlers)' });
+// projen's Bundler owns the `bundle` task once a *.lambda.ts exists (it also spawns it in pre-compile).
+const bundle = project.bundler.bundleTask;
 bundle.spawn(bundleAgent);
-project.preCompileTask.spawn(bundle);
 project.testTask.prependSpawn(bundle);
 
 // The npm package must carry the pre-bundled agent (projen's unanchored `dist` line would drop it).

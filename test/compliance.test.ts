@@ -85,15 +85,18 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
     const { app, templatePath } = example();
     const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
     const violations = report.violations.map((v) => `${v.ruleName}: ${v.violatingResources.map((r) => r.resourceLogicalId).join(', ')}`);
-    // CT.SQS.PR.1 wants every queue to have a dead-letter queue; this queue IS the schedule's dead-letter queue.
+    // CT.SQS.PR.1 wants every queue to have a dead-letter queue; these queues ARE dead-letter queues (the schedule's,
+    // and the run-outcome handler's on-failure destination). CT.LAMBDA.PR.3 wants functions in a VPC; the handler
+    // calls public AWS endpoints and Slack, which from a VPC would need a NAT gateway (README, "Slack notifications").
     // On the shop's load balancer access-log bucket: CT.S3.PR.10 (KMS: ALB access logs can only be written with
     // SSE-S3), CT.S3.PR.2 (server access logs of the log bucket would need yet another log bucket), and event
     // notifications (they would only announce log files).
     expect(violations.sort()).toEqual([
+      expect.stringMatching(/^lambda_inside_vpc_check: FargateMonitorRunOutcomeHandlerFunction[0-9A-F]{8}$/),
       expect.stringMatching(/^s3_bucket_default_encryption_kms_check: ShopAccessLogs[0-9A-F]{8}$/),
       expect.stringMatching(/^s3_bucket_logging_enabled_check: ShopAccessLogs[0-9A-F]{8}$/),
       expect.stringMatching(/^s3_event_notifications_enabled_check: ShopAccessLogs[0-9A-F]{8}$/),
-      expect.stringMatching(/^sqs_dlq_check: NightlyBatchDeadLetterQueue[0-9A-F]{8}$/),
+      expect.stringMatching(/^sqs_dlq_check: NightlyBatchDeadLetterQueue[0-9A-F]{8}, FargateMonitorRunOutcomeHandlerDeadLetterQueue[0-9A-F]{8}$/),
     ]);
   });
 });

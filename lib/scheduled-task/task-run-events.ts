@@ -1,8 +1,13 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
+import { DEFAULT_NAMESPACE } from '../agent/task-metrics';
+import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
 
 /**
  * Properties of {@link TaskRunEvents}.
@@ -11,83 +16,161 @@ export interface TaskRunEventsProps {
   /** Cluster the tasks run in. */
   readonly cluster: ecs.ICluster;
 
-  /** Task definition whose runs are counted (matched on the task group `family:<family>`). */
-  readonly taskDefinition: ecs.TaskDefinition;
+  /** Task definition whose runs are judged (matched on the task group `family:<family>`). */
+  readonly taskDefinition: ecs.FargateTaskDefinition;
+
+  /** Name of the app container: its exit decides whether a run succeeded (sidecars' exits are shown, not judged). */
+  readonly appContainerName: string;
+
+  /**
+   * CloudWatch namespace for the run metrics (the agent's namespace, so one dashboard shows both).
+   *
+   * @default 'FargateMonitor'
+   */
+  readonly namespace?: string;
+
+  /**
+   * Log group holding the agent's log (stream `agent/fargate-monitor-agent/<task id>`), where the handler reads the
+   * agent's REPORT for the Slack message.
+   */
+  readonly logGroup: logs.ILogGroup;
+
+  /**
+   * awslogs stream prefix of the app container in `logGroup` (for the message's link to the app log).
+   *
+   * @default - no link to the app log
+   */
+  readonly appStreamPrefix?: string;
+
+  /**
+   * Post one Slack message per run.
+   *
+   * @default - no Slack messages (the run metrics are published all the same)
+   */
+  readonly slackNotifications?: SlackNotificationOptions;
+
+  /**
+   * The run-outcome handler.
+   *
+   * @default - the stack's, from `RunOutcomeHandler.of(this)`
+   */
+  readonly handler?: RunOutcomeHandler;
 }
 
 /**
- * Counts the runs of a task definition family from ECS task state change events, with no Lambda and no log group.
+ * Judges every run of a task definition family from ECS task state change events, with the stack's
+ * {@link RunOutcomeHandler}.
  *
- * Two EventBridge rules on the default bus, without targets: `stoppedRule` matches every task of the family that
- * reached `lastStatus` STOPPED in the cluster; `failedRule` matches the stops that failed: `stopCode`
- * TaskFailedToStart, any container with a non-zero `exitCode`, or any container whose `reason` starts with
- * `OutOfMemoryError` (any case). EventBridge counts each rule's matches in `AWS/Events` `TriggeredRules`
- * (dimension `RuleName`, one-minute data), which is what {@link metricRuns} and {@link metricFailedRuns} return.
+ * One EventBridge rule on the default bus, `stoppedRule`, matches every task of the family that reached `lastStatus`
+ * STOPPED in the cluster (not `desiredStatus`: a DEPROVISIONING event already carries exit codes) and targets the
+ * handler with the event's `detail` and this task's configuration. The handler judges the app container exactly (by
+ * name, so sidecars, AWS-injected containers and `null` exit codes cannot fail a run) and publishes, in `namespace`
+ * with dimensions `ClusterName` and `TaskDefinitionFamily` (unit Count, one datum per task stop):
+ * - `Runs`: 1 for every stop;
+ * - `FailedRuns`: 1 when the run failed to start, the app was killed out of memory, or exited non-zero or without
+ *   an exit code (not when it was interrupted), else 0;
+ * - `InterruptedRuns`: 1 when AWS or a user stopped the task before the app exited (stop codes SpotInterruption,
+ *   TerminationNotice, UserInitiated, ServiceSchedulerInitiated, InfrastructureHealth), else 0.
  *
- * Delivery is at least once, so a stop is rarely counted twice; alarms use "at least one", which duplicates
- * cannot change.
+ * Each stop is counted at most once (a DynamoDB claim; see {@link RunOutcomeHandler}).
  */
 export class TaskRunEvents extends Construct {
-  /** Matches every stop of a task of the family in the cluster. */
+  /** Matches every stop of a task of the family in the cluster; targets the run-outcome handler. */
   public readonly stoppedRule: events.Rule;
 
-  /** Matches the stops that failed (failed to start, non-zero exit, out of memory). */
-  public readonly failedRule: events.Rule;
+  /** The stack's run-outcome handler. */
+  public readonly handler: RunOutcomeHandler;
+
+  private readonly namespace: string;
+  private readonly dimensions: { [name: string]: string };
 
   constructor(scope: Construct, id: string, props: TaskRunEventsProps) {
     super(scope, id);
-    const stopped = {
-      clusterArn: [props.cluster.clusterArn],
-      group: [`family:${props.taskDefinition.family}`],
-      lastStatus: ['STOPPED'],
-    };
+    if (!props.appContainerName) throw new Error('appContainerName is required: the container whose exit decides the outcome');
+    const slack = props.slackNotifications;
+    const headroom = slack?.rightSizeHeadroomPercent ?? 20;
+    if (!Token.isUnresolved(headroom) && !(headroom >= 0 && headroom <= 200)) {
+      throw new Error(`slackNotifications.rightSizeHeadroomPercent must be between 0 and 200 (percent), got ${headroom}`);
+    }
+    if (slack && (!slack.successWebhook || !slack.failureWebhook)) {
+      throw new Error('slackNotifications needs both successWebhook and failureWebhook (Secrets Manager secrets holding the webhook URLs)');
+    }
+    this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
+    const family = props.taskDefinition.family;
+    this.dimensions = { ClusterName: props.cluster.clusterName, TaskDefinitionFamily: family };
+    this.handler = props.handler ?? RunOutcomeHandler.of(this);
+    this.handler.grantTask(this.namespace, props.logGroup, slack);
+
     this.stoppedRule = new events.Rule(this, 'Stopped', {
-      description: `Every stopped task of family ${props.taskDefinition.family} (counted by AWS/Events TriggeredRules)`,
-      eventPattern: { source: ['aws.ecs'], detailType: ['ECS Task State Change'], detail: stopped },
-    });
-    this.failedRule = new events.Rule(this, 'Failed', {
-      description: `Failed tasks of family ${props.taskDefinition.family}: failed to start, non-zero exit, or out of memory`,
+      description: `Every stopped task of family ${family}: judged by the cdk-fargate-monitor run-outcome handler`,
       eventPattern: {
         source: ['aws.ecs'],
         detailType: ['ECS Task State Change'],
         detail: {
-          ...stopped,
-          $or: [
-            { stopCode: ['TaskFailedToStart'] },
-            { containers: { exitCode: [{ 'anything-but': 0 }] } },
-            { containers: { reason: [{ prefix: { 'equals-ignore-case': 'OutOfMemoryError' } }] } },
-          ],
+          clusterArn: [props.cluster.clusterArn],
+          group: [`family:${family}`],
+          lastStatus: ['STOPPED'],
         },
       },
     });
+    this.stoppedRule.addTarget(new targets.LambdaFunction(this.handler.function, {
+      event: events.RuleTargetInput.fromObject({
+        detail: events.EventField.fromPath('$.detail'),
+        config: {
+          appContainer: props.appContainerName,
+          namespace: this.namespace,
+          clusterName: props.cluster.clusterName,
+          family,
+          logGroupName: props.logGroup.logGroupName,
+          agentStreamPrefix: `agent/${AGENT_CONTAINER_NAME}`,
+          appStreamPrefix: props.appStreamPrefix ? `${props.appStreamPrefix}/${props.appContainerName}` : undefined,
+          cpu: props.taskDefinition.cpu,
+          memoryMiB: props.taskDefinition.memoryMiB,
+          headroomPercent: headroom,
+          successWebhookSecretArn: slack?.successWebhook.secretArn,
+          failureWebhookSecretArn: slack?.failureWebhook.secretArn,
+          notifySuccess: slack?.notifySuccess ?? true,
+        },
+      }),
+    }));
   }
 
   /**
-   * Number of runs that ended (any outcome): `AWS/Events` `TriggeredRules` of `stoppedRule`, unit Count.
+   * Number of runs that ended, any outcome: `Runs` published by the run-outcome handler, unit Count.
    *
    * @default statistic Sum, period 1 minute
    */
   public metricRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return triggeredRules(this.stoppedRule, props);
+    return this.metric('Runs', props);
   }
 
   /**
-   * Number of runs that failed: `AWS/Events` `TriggeredRules` of `failedRule`, unit Count.
+   * Number of runs that failed (failed to start, out of memory, app exit non-zero or missing): `FailedRuns`, unit Count.
    *
    * @default statistic Sum, period 1 minute
    */
   public metricFailedRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return triggeredRules(this.failedRule, props);
+    return this.metric('FailedRuns', props);
   }
-}
 
-function triggeredRules(rule: events.Rule, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-  return new cloudwatch.Metric({
-    namespace: 'AWS/Events',
-    metricName: 'TriggeredRules',
-    statistic: 'Sum',
-    period: Duration.minutes(1),
-    ...props,
-    dimensionsMap: { RuleName: rule.ruleName, ...props?.dimensionsMap },
-  });
+  /**
+   * Number of runs interrupted by AWS or a user (Spot, termination notice, StopTask): `InterruptedRuns`, unit Count.
+   *
+   * @default statistic Sum, period 1 minute
+   */
+  public metricInterruptedRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('InterruptedRuns', props);
+  }
+
+  private metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.namespace,
+      metricName,
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      unit: cloudwatch.Unit.COUNT,
+      ...props,
+      dimensionsMap: { ...this.dimensions, ...props?.dimensionsMap },
+    });
+  }
 }

@@ -1,24 +1,5 @@
 import { Token } from 'aws-cdk-lib';
-
-/**
- * The task sizes Fargate accepts: for each CPU value (CPU units), the allowed memory values (MiB).
- * Source: Amazon ECS Developer Guide, "Task CPU and memory" (Linux).
- */
-const FARGATE_SIZES: ReadonlyArray<[cpu: number, memory: number[]]> = [
-  [256, [512, 1024, 2048]],
-  [512, range(1024, 4096, 1024)],
-  [1024, range(2048, 8192, 1024)],
-  [2048, range(4096, 16384, 1024)],
-  [4096, range(8192, 30720, 1024)],
-  [8192, range(16384, 61440, 4096)],
-  [16384, range(32768, 122880, 8192)],
-];
-
-function range(from: number, to: number, step: number): number[] {
-  const out: number[] = [];
-  for (let v = from; v <= to; v += step) out.push(v);
-  return out;
-}
+import { FARGATE_SIZES } from './fargate-sizes';
 
 /**
  * Throws an error naming the props when `cpu`/`memoryLimitMiB` is not a Fargate task size.

@@ -104,6 +104,8 @@ class UsageStack extends fixture_cdk.Stack {
     const repo = fixture_cdk.aws_ecr.Repository.fromRepositoryName(this, 'Repo', 'batch');
     const dbSecret = fixture_cdk.aws_secretsmanager.Secret.fromSecretNameV2(this, 'DbSecret', 'batch/db');
     const opsTopic = new fixture_cdk.aws_sns.Topic(this, 'OpsTopic');
+    const successHookSecret = fixture_cdk.aws_secretsmanager.Secret.fromSecretNameV2(this, 'SuccessHook', 'batch/slack-success');
+    const failureHookSecret = fixture_cdk.aws_secretsmanager.Secret.fromSecretNameV2(this, 'FailureHook', 'batch/slack-failure');
 
     // ---- README.md, "## Usage", the TypeScript block ----
 ${body}
@@ -132,6 +134,8 @@ class UsageStack(fixture_cdk.Stack):
         repo = fixture_cdk.aws_ecr.Repository.from_repository_name(self, "Repo", "batch")
         db_secret = fixture_cdk.aws_secretsmanager.Secret.from_secret_name_v2(self, "DbSecret", "batch/db")
         ops_topic = fixture_cdk.aws_sns.Topic(self, "OpsTopic")
+        success_hook_secret = fixture_cdk.aws_secretsmanager.Secret.from_secret_name_v2(self, "SuccessHook", "batch/slack-success")
+        failure_hook_secret = fixture_cdk.aws_secretsmanager.Secret.from_secret_name_v2(self, "FailureHook", "batch/slack-failure")
 
         # ---- README.md, "## Usage", the Python block ----
 ${body}

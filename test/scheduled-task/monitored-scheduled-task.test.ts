@@ -120,7 +120,10 @@ describe('agent options', () => {
     const { template } = synth(minimalProps({ metricsPublisher: MetricsPublisher.embeddedMetricFormat() }));
     const env = Object.fromEntries(byName(template, AGENT_CONTAINER_NAME).Environment.map((e: any) => [e.Name, e.Value]));
     expect(env.FARGATE_MONITOR_PUBLISHER).toBe('emf');
-    expect(JSON.stringify(template.findResources('AWS::IAM::Policy'))).not.toContain('cloudwatch:PutMetricData');
+    // The stack's run-outcome handler publishes Runs/FailedRuns itself; the task's roles get nothing.
+    const taskPolicies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('Job'));
+    expect(taskPolicies.length).toBeGreaterThan(0);
+    expect(JSON.stringify(taskPolicies)).not.toContain('cloudwatch:PutMetricData');
   });
 
   test('procfsSampling on an older platform version fails at synth', () => {
@@ -145,7 +148,7 @@ describe('agent options', () => {
 describe('permissions', () => {
   test('the task role may put metric data only to its namespace', () => {
     const { template } = synth(minimalProps({ namespace: 'Team/Batch' }));
-    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
+    const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('Job')).map(([, p]) => p) as any[];
     const statements = policies.flatMap((p) => p.Properties.PolicyDocument.Statement);
     const putMetric = statements.filter((s) => [s.Action].flat().includes('cloudwatch:PutMetricData'));
     expect(putMetric).toEqual([{
@@ -191,8 +194,10 @@ describe('schedule', () => {
 });
 
 describe('alarms', () => {
+  /** The task's alarms (not those of the stack's shared run-outcome handler). */
   function alarms(template: Template): Record<string, any> {
-    return Object.fromEntries(Object.entries(template.findResources('AWS::CloudWatch::Alarm')).map(([k, v]) => [k, (v as any).Properties]));
+    return Object.fromEntries(Object.entries(template.findResources('AWS::CloudWatch::Alarm'))
+      .filter(([k]) => k.startsWith('Job')).map(([k, v]) => [k, (v as any).Properties]));
   }
   function alarm(template: Template, idPart: string): any {
     const hit = Object.entries(alarms(template)).filter(([k]) => k.includes(idPart));
@@ -200,16 +205,14 @@ describe('alarms', () => {
     return hit[0][1];
   }
 
-  test('five alarms; those on the agent\'s high-resolution metrics use periods of at most 30 s', () => {
+  test('five alarms; the memory alarm is high resolution (30 s), the long-run alarm uses 60 s', () => {
     const { template } = synth(minimalProps({ namespace: 'Team/Batch' }));
     const all = Object.values(alarms(template));
     expect(all).toHaveLength(5);
-    const agentAlarms = all.filter((a) => a.Namespace === 'Team/Batch');
-    expect(agentAlarms).toHaveLength(2);
-    for (const a of agentAlarms) {
-      expect(a.Period).toBeLessThanOrEqual(30);
-      expect(a.TreatMissingData).toBe('notBreaching');
-    }
+    const agentAlarms = all.filter((a) => a.Namespace === 'Team/Batch' && ['MemoryUtilization', 'RunDuration'].includes(a.MetricName));
+    expect(agentAlarms.map((a) => [a.MetricName, a.Period, a.TreatMissingData])).toEqual([
+      ['MemoryUtilization', 30, 'notBreaching'], ['RunDuration', 60, 'notBreaching'],
+    ]);
   });
 
   test('memory alarm watches the task against its memory, or the app against its own limit', () => {
@@ -229,47 +232,50 @@ describe('alarms', () => {
     expect(alarm(container.template, 'MemoryAlarm').Dimensions).toContainEqual({ Name: 'ContainerName', Value: 'app' });
   });
 
-  test('failed-run alarm counts the failed-stop rule, without any notifier', () => {
-    const { template } = synth();
+  test('failed-run alarm watches FailedRuns, published by the run-outcome handler', () => {
+    const { template } = synth(minimalProps({ namespace: 'Team/Batch' }));
     const a = alarm(template, 'FailedRunAlarm');
     expect(a).toMatchObject({
-      Namespace: 'AWS/Events',
-      MetricName: 'TriggeredRules',
+      Namespace: 'Team/Batch',
+      MetricName: 'FailedRuns',
       Statistic: 'Sum',
+      Unit: 'Count',
       Period: 60,
       Threshold: 1,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
-    expect(a.Dimensions).toEqual([{ Name: 'RuleName', Value: { Ref: expect.stringMatching(/^JobRunEventsFailed/) } }]);
+    expect(a.Dimensions.map((d: any) => d.Name).sort()).toEqual(['ClusterName', 'TaskDefinitionFamily']);
   });
 
   test('long-run alarm fires above maxRunDuration on RunDuration', () => {
     const { template } = synth(minimalProps({ maxRunDuration: Duration.minutes(45) }));
     expect(alarm(template, 'LongRunAlarm')).toMatchObject({
-      MetricName: 'RunDuration', Statistic: 'Maximum', Period: 30, Threshold: 2700, ComparisonOperator: 'GreaterThanThreshold',
+      MetricName: 'RunDuration', Statistic: 'Maximum', Period: 60, Threshold: 2700, ComparisonOperator: 'GreaterThanThreshold',
     });
   });
 
-  test('schedule-failed alarm watches the dead-letter queue', () => {
+  test('schedule-failed alarm fires on each new message in the dead-letter queue', () => {
     const { template } = synth();
     expect(alarm(template, 'ScheduleFailedAlarm')).toMatchObject({
       Namespace: 'AWS/SQS',
-      MetricName: 'ApproximateNumberOfMessagesVisible',
+      MetricName: 'NumberOfMessagesSent',
+      Statistic: 'Sum',
+      Period: 300,
       Threshold: 1,
       Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [expect.stringMatching(/^JobDeadLetterQueue/), 'QueueName'] } }],
     });
   });
 
   test.each([
-    ['rate(1 hour) → 2 h window in one period', scheduler.ScheduleExpression.rate(Duration.hours(1)), undefined, 7200, 1],
-    ['rate(1 minute) → at least 5 minutes', scheduler.ScheduleExpression.rate(Duration.minutes(1)), undefined, 300, 1],
-    ['cron → 25 hourly periods', scheduler.ScheduleExpression.cron({ hour: '2', minute: '0' }), undefined, 3600, 25],
+    ['rate(1 hour) + 1 h run + 10 min → 130 min in one period', scheduler.ScheduleExpression.rate(Duration.hours(1)), undefined, 7800, 1],
+    ['rate(1 minute) + 1 h run + 10 min → 71 min', scheduler.ScheduleExpression.rate(Duration.minutes(1)), undefined, 4260, 1],
+    ['daily cron → 26 hourly periods', scheduler.ScheduleExpression.cron({ hour: '2', minute: '0' }), undefined, 3600, 26],
     ['explicit 3 days → 72 hourly periods', scheduler.ScheduleExpression.rate(Duration.days(1)), Duration.days(3), 3600, 72],
   ])('missed-run alarm: %s', (_name, schedule, missedRunWindow, period, periods) => {
     const { template } = synth(minimalProps({ schedule, missedRunWindow }));
     expect(alarm(template, 'MissedRunAlarm')).toMatchObject({
-      MetricName: 'TriggeredRules',
+      MetricName: 'Runs',
       Period: period,
       EvaluationPeriods: periods,
       DatapointsToAlarm: periods,
@@ -283,7 +289,9 @@ describe('alarms', () => {
     const stack = newStack();
     const action = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:ops' }) };
     new MonitoredScheduledTask(stack, 'Job', minimalProps({ alarmActions: [action] }));
-    for (const a of Object.values(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')) as any[]) {
+    const taskAlarms = Object.entries(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).filter(([id]) => id.startsWith('Job'));
+    expect(taskAlarms).toHaveLength(5);
+    for (const [, a] of taskAlarms as any[]) {
       expect(a.Properties.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:ops']);
       expect(a.Properties.OKActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:ops']);
     }
@@ -307,12 +315,12 @@ describe('metrics and dashboard', () => {
     const dashboards = Object.values(template.findResources('AWS::CloudWatch::Dashboard')) as any[];
     expect(dashboards).toHaveLength(1);
     const body = JSON.stringify(dashboards[0].Properties.DashboardBody);
-    for (const s of ['TriggeredRules', 'RunDuration', 'CPUUtilization', 'MemoryUtilized', 'MemoryUtilization', AGENT_CONTAINER_NAME, '\\"app\\"']) {
+    for (const s of ['FailedRuns', 'RunDuration', 'CPUUtilization', 'MemoryUtilized', 'MemoryUtilization', AGENT_CONTAINER_NAME, '\\"app\\"']) {
       expect(body).toContain(s);
     }
   });
 
-  test('resources per monitored task stay few: 20 for the first on a cluster, 18 for each next one (25 fit in a stack)', () => {
+  test('resources per monitored task stay few: 30 for the first on a cluster (10 shared by the stack), 18 for each next one (25 fit in a stack)', () => {
     const count = (tasks: number) => {
       const stack = newStack();
       const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: new ec2.Vpc(stack, 'Vpc') });
@@ -321,11 +329,12 @@ describe('metrics and dashboard', () => {
     };
     const base = count(0);
     // Task definition, task and execution roles with their policies, security group, log group, queue and its
-    // policy, schedule, 2 rules, 5 alarms, dashboard = 18; the scheduler role and policy are shared by the schedules
-    // of one cluster.
-    expect(count(1) - base).toBe(20);
+    // policy, schedule, the STOPPED rule and its Lambda permission, 5 alarms, dashboard = 18; the scheduler role and
+    // policy are shared by the schedules of one cluster; the run-outcome handler (function, role, policy, log group,
+    // invoke config, dead-letter queue and its policy, dedup table, 2 alarms) by the whole stack.
+    expect(count(1) - base).toBe(30);
     expect(count(2) - count(1)).toBe(18);
-    expect(base + 20 + 24 * 18).toBeLessThanOrEqual(500);
+    expect(base + 30 + 24 * 18).toBeLessThanOrEqual(500);
   });
 
   test('without a cluster, the tasks of a stack share one default cluster and one VPC', () => {

@@ -1,0 +1,260 @@
+// The run-outcome handler: one Lambda per stack, invoked asynchronously by each monitored task's STOPPED rule.
+// Judges the run by its app container, publishes Runs / FailedRuns / InterruptedRuns, and (for tasks that opted in)
+// posts one Slack message per task stop. See lib/notifier/run-outcome-handler.ts for the wiring.
+import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AgentReport, buildMessage, judge, Outcome, RunOutcomeConfig, SlackMessage, TaskStateDetail } from './run-outcome';
+
+/** What the rule target sends: the event's detail and the task's configuration. */
+interface HandlerInput {
+  detail?: TaskStateDetail;
+  config?: RunOutcomeConfig;
+}
+
+interface LambdaContext { getRemainingTimeInMillis?: () => number }
+
+const cloudwatch = new CloudWatchClient({});
+const logs = new CloudWatchLogsClient({});
+const dynamodb = new DynamoDBClient({});
+const secrets = new SecretsManagerClient({});
+
+const TABLE = process.env.DEDUP_TABLE_NAME ?? '';
+/** How long to wait for the agent's REPORT to reach CloudWatch Logs after the STOPPED event. */
+const REPORT_WAIT_MS = Number(process.env.REPORT_WAIT_MS ?? 20_000);
+/** A claim older than this belongs to an invocation that died (Lambda timeout is shorter): it may be taken over. */
+const CLAIM_LEASE_MS = Number(process.env.CLAIM_LEASE_MS ?? 5 * 60_000);
+/** How long a handled task stop is remembered (DynamoDB TTL). EventBridge retries for 24 h at most. */
+const DEDUP_TTL_SECONDS = 7 * 86_400;
+const SECRET_CACHE_MS = 10 * 60_000;
+/** Time kept back from the Lambda timeout for releasing the claim. */
+const SAFETY_MS = 5_000;
+
+const log = (level: string, message: string, extra: object = {}) =>
+  console.log(JSON.stringify({ level, message, ...extra }));
+
+/** What an invocation did: `result` is skipped, duplicate or handled; `outcome` the judgement; `slack` the post. */
+export async function handler(input: HandlerInput, context?: LambdaContext): Promise<{ result: string; outcome?: string; slack?: string }> {
+  const started = Date.now();
+  const deadline = started + (context?.getRemainingTimeInMillis?.() ?? 120_000) - SAFETY_MS;
+  const problem = validate(input);
+  if (problem) {
+    // Never retried: a broken or unknown event would fail the same way every time.
+    log('ERROR', `skipped: ${problem}`, { input: truncate(JSON.stringify(input ?? null), 4000) });
+    return { result: 'skipped' };
+  }
+  const detail = input.detail!;
+  const cfg = input.config!;
+  const outcome = judge(detail, cfg.appContainer);
+  const token = `${started}-${Math.random().toString(36).slice(2)}`;
+  if (!(await claim(detail.taskArn!, token))) {
+    log('INFO', 'duplicate: this task stop was already handled', { taskArn: detail.taskArn });
+    return { result: 'duplicate' };
+  }
+  try {
+    await publishMetrics(cfg, outcome);
+    let posted = 'no-slack';
+    const wantSlack = cfg.failureWebhookSecretArn && cfg.successWebhookSecretArn
+      && (outcome.kind !== 'SUCCEEDED' || cfg.notifySuccess !== false);
+    if (wantSlack) {
+      const { report, note } = outcome.kind === 'FAILED_TO_START' || !detail.startedAt
+        ? { report: undefined, note: undefined } : await readReport(cfg, detail, Math.min(deadline - 30_000, Date.now() + REPORT_WAIT_MS));
+      const message = buildMessage(detail, outcome, cfg, report, note);
+      const secretArn = outcome.kind === 'SUCCEEDED' ? cfg.successWebhookSecretArn! : cfg.failureWebhookSecretArn!;
+      posted = await postToSlack(await webhookUrl(secretArn), message, deadline);
+    }
+    await markDone(detail.taskArn!, token, outcome, posted);
+    log('INFO', 'handled', { taskArn: detail.taskArn, outcome: outcome.kind, summary: outcome.summary, slack: posted });
+    return { result: 'handled', outcome: outcome.kind, slack: posted };
+  } catch (e) {
+    // Release the claim so Lambda's retry (or a duplicate delivery) can try again: a lost message is worse than
+    // a second count of Runs (the alarms test "at least one" / "less than one").
+    await release(detail.taskArn!, token).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
+    log('ERROR', `failed, will be retried: ${String((e as Error)?.message ?? e)}`, { taskArn: detail.taskArn });
+    throw e;
+  }
+}
+
+function validate(input: HandlerInput): string | undefined {
+  if (!input || typeof input !== 'object') return 'input is not an object';
+  const d = input.detail;
+  const c = input.config;
+  if (!c || typeof c !== 'object' || typeof c.appContainer !== 'string' || typeof c.namespace !== 'string') return 'no task configuration in the input';
+  if (!d || typeof d !== 'object') return 'no event detail in the input';
+  if (typeof d.taskArn !== 'string' || !d.taskArn.startsWith('arn:')) return 'detail.taskArn is missing';
+  if (d.lastStatus !== 'STOPPED') return `detail.lastStatus is ${JSON.stringify(d.lastStatus)}, not STOPPED`;
+  if (d.containers !== undefined && !Array.isArray(d.containers)) return 'detail.containers is not an array';
+  return undefined;
+}
+
+function truncate(s: string, n: number): string {
+  return s.length > n ? `${s.slice(0, n)}…` : s;
+}
+
+// ---- at most one message per task stop: a conditional claim in DynamoDB ----
+
+async function claim(taskArn: string, token: string): Promise<boolean> {
+  const now = Date.now();
+  try {
+    await dynamodb.send(new PutItemCommand({
+      TableName: TABLE,
+      Item: {
+        taskArn: { S: taskArn },
+        state: { S: 'CLAIMED' },
+        token: { S: token },
+        claimedAt: { N: String(now) },
+        expiresAt: { N: String(Math.floor(now / 1000) + DEDUP_TTL_SECONDS) },
+      },
+      // New, or claimed by an invocation that died without releasing it.
+      ConditionExpression: 'attribute_not_exists(taskArn) OR (#s = :claimed AND claimedAt < :stale)',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':claimed': { S: 'CLAIMED' }, ':stale': { N: String(now - CLAIM_LEASE_MS) } },
+    }));
+    return true;
+  } catch (e) {
+    if (e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException') return false;
+    throw e;
+  }
+}
+
+async function markDone(taskArn: string, token: string, outcome: Outcome, slack: string): Promise<void> {
+  await dynamodb.send(new UpdateItemCommand({
+    TableName: TABLE,
+    Key: { taskArn: { S: taskArn } },
+    UpdateExpression: 'SET #s = :done, outcome = :o, slack = :sl',
+    ConditionExpression: '#t = :token',
+    ExpressionAttributeNames: { '#s': 'state', '#t': 'token' },
+    ExpressionAttributeValues: { ':done': { S: 'DONE' }, ':o': { S: outcome.kind }, ':sl': { S: slack }, ':token': { S: token } },
+  }));
+}
+
+async function release(taskArn: string, token: string): Promise<void> {
+  await dynamodb.send(new DeleteItemCommand({
+    TableName: TABLE,
+    Key: { taskArn: { S: taskArn } },
+    ConditionExpression: '#t = :token',
+    ExpressionAttributeNames: { '#t': 'token' },
+    ExpressionAttributeValues: { ':token': { S: token } },
+  }));
+}
+
+// ---- our own run metrics ----
+
+async function publishMetrics(cfg: RunOutcomeConfig, outcome: Outcome): Promise<void> {
+  const Dimensions = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: cfg.family }];
+  const failed = outcome.kind === 'FAILED' || outcome.kind === 'FAILED_TO_START';
+  const datum = (MetricName: string, Value: number) => ({ MetricName, Value, Unit: StandardUnit.Count, Dimensions, Timestamp: new Date() });
+  await cloudwatch.send(new PutMetricDataCommand({
+    Namespace: cfg.namespace,
+    MetricData: [datum('Runs', 1), datum('FailedRuns', failed ? 1 : 0), datum('InterruptedRuns', outcome.kind === 'INTERRUPTED' ? 1 : 0)],
+  }));
+}
+
+// ---- the agent's REPORT of this very task (per task: overlapping runs never mix) ----
+
+async function readReport(cfg: RunOutcomeConfig, detail: TaskStateDetail, until: number): Promise<{ report?: AgentReport; note?: string }> {
+  const taskId = detail.taskArn!.split('/').pop()!;
+  const stream = `${cfg.agentStreamPrefix}/${taskId}`;
+  let note = `REPORT missing: the agent's log stream ${stream} has no REPORT line`;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const res = await logs.send(new GetLogEventsCommand({
+        logGroupName: cfg.logGroupName, logStreamName: stream, startFromHead: false, limit: 100,
+      }));
+      const events = res.events ?? [];
+      for (let i = events.length - 1; i >= 0; i--) {
+        const report = parseReport(events[i].message);
+        if (report && (report.taskArn === null || report.taskArn === detail.taskArn)) return { report };
+      }
+    } catch (e) {
+      if ((e as Error)?.name !== 'ResourceNotFoundException') {
+        log('WARN', `could not read the agent log: ${String(e)}`, { stream });
+        note = `REPORT missing: could not read the agent log (${(e as Error)?.name ?? 'error'})`;
+      } else {
+        note = `REPORT missing: no agent log stream ${stream}`;
+      }
+    }
+    const wait = Math.min(2_000 * (attempt + 1), until - Date.now());
+    if (wait <= 0) return { note };
+    log('INFO', `REPORT not in the agent log yet, looking again in ${wait} ms`, { stream, attempt });
+    await sleep(wait);
+  }
+}
+
+function parseReport(message: string | undefined): AgentReport | undefined {
+  if (!message || !message.includes('"REPORT"')) return undefined;
+  const start = message.indexOf('{');
+  if (start < 0) return undefined;
+  try {
+    const parsed = JSON.parse(message.slice(start));
+    return parsed && parsed.type === 'REPORT' ? parsed : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+// ---- Slack ----
+
+const secretCache = new Map<string, { url: string; at: number }>();
+
+/** The webhook URL from Secrets Manager: the secret string is the URL, or JSON with `url` or `webhookUrl`. */
+async function webhookUrl(secretArn: string): Promise<string> {
+  const cached = secretCache.get(secretArn);
+  if (cached && Date.now() - cached.at < SECRET_CACHE_MS) return cached.url;
+  const res = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  let url = (res.SecretString ?? '').trim();
+  if (url.startsWith('{')) {
+    const json = JSON.parse(url);
+    url = json.url ?? json.webhookUrl ?? '';
+  }
+  if (!/^https?:\/\//.test(url)) throw new Error(`secret ${secretArn} holds no webhook URL (a URL, or JSON with "url")`);
+  secretCache.set(secretArn, { url, at: Date.now() });
+  return url;
+}
+
+class TransientSlackError extends Error {}
+
+/**
+ * Posts with plain fetch: 200 → posted; 429 → waits `Retry-After` and retries; 5xx or a network error → retries
+ * with backoff (1, 2, 4 … s); any other status is permanent (logged with Slack's error string, not retried).
+ * Gives up (throws, so Lambda retries later) when the next attempt would pass `deadline`.
+ */
+export async function postToSlack(url: string, message: SlackMessage, deadline: number): Promise<string> {
+  const body = JSON.stringify(message);
+  for (let attempt = 0; ; attempt++) {
+    let wait: number;
+    let why: string;
+    try {
+      const res = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+        signal: AbortSignal.timeout(Math.max(1_000, Math.min(10_000, deadline - Date.now()))),
+      });
+      const text = await res.text().catch(() => '');
+      if (res.status === 200) return 'posted';
+      if (res.status === 429) {
+        const retryAfter = Number(res.headers.get('retry-after'));
+        wait = (Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : 1) * 1000;
+        why = `429 rate limited (Retry-After ${res.headers.get('retry-after')})`;
+      } else if (res.status >= 500) {
+        wait = 1000 * 2 ** attempt;
+        why = `${res.status} ${truncate(text, 200)}`;
+      } else {
+        log('ERROR', `Slack rejected the message permanently: ${res.status} ${truncate(text, 500)}`, { status: res.status, slackError: truncate(text, 500) });
+        return `rejected ${res.status} ${truncate(text, 100)}`;
+      }
+    } catch (e) {
+      wait = 1000 * 2 ** attempt;
+      why = `network error ${String((e as Error)?.message ?? e)}`;
+    }
+    if (Date.now() + wait + 1_000 > deadline) throw new TransientSlackError(`Slack did not accept the message before the deadline: ${why}`);
+    log('WARN', `Slack: ${why}; retrying in ${wait} ms`);
+    await sleep(wait);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

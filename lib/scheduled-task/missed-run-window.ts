@@ -1,0 +1,246 @@
+import { Duration } from 'aws-cdk-lib';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+
+/**
+ * How a missed-run alarm evaluates: `evaluationPeriods` consecutive periods of `period` without a run.
+ * Internal (not part of the jsii API).
+ */
+export interface MissedRunEvaluation {
+  /** The window the alarm covers (period × evaluationPeriods). */
+  readonly window: Duration;
+  readonly period: Duration;
+  readonly evaluationPeriods: number;
+}
+
+/** Outcome of deriving a window: an evaluation, or the reason there can be none. */
+export type MissedRunWindowResult = { evaluation: MissedRunEvaluation; derivedFrom: string } | { reason: string };
+
+/** Margin for start latency (Fargate provisioning and image pull), event delivery and our handler. */
+export const START_MARGIN_SECONDS = 10 * 60;
+
+const DAY = 86_400;
+const WEEK = 7 * DAY;
+
+/**
+ * The CloudWatch evaluation for a window: one period when it fits in a day (whole minutes), else hourly periods
+ * (CloudWatch: period × evaluation periods ≤ 1 day below 1-hour periods, ≤ 7 days from 1 hour). Rounds up.
+ * Returns a reason when the window exceeds 7 days.
+ */
+export function evaluationFor(seconds: number): MissedRunEvaluation | string {
+  if (seconds <= DAY) {
+    const minutes = Math.max(5, Math.ceil(seconds / 60));
+    return { window: Duration.minutes(minutes), period: Duration.minutes(minutes), evaluationPeriods: 1 };
+  }
+  const hours = Math.ceil(seconds / 3600);
+  if (hours * 3600 > WEEK) {
+    return `the window (${formatSeconds(seconds)}) exceeds the 7 days a CloudWatch alarm can evaluate`;
+  }
+  return { window: Duration.hours(hours), period: Duration.hours(1), evaluationPeriods: hours };
+}
+
+/**
+ * Derives the missed-run window of a schedule: the longest gap between consecutive fire times (in the schedule's
+ * time zone, with EventBridge Scheduler's daylight-saving rules), plus `maxRunDuration`, plus a start margin of
+ * {@link START_MARGIN_SECONDS}, rounded up to what CloudWatch can evaluate.
+ *
+ * No window for a one-time `at()` schedule, a `cron()` with a year restriction (it ends), a cron feature this
+ * enumerator does not support, or a window beyond 7 days: the result then carries the reason.
+ */
+export function deriveMissedRunWindow(schedule: scheduler.ScheduleExpression, maxRunDuration: Duration): MissedRunWindowResult {
+  const expr = schedule.expressionString;
+  const extra = maxRunDuration.toSeconds() + START_MARGIN_SECONDS;
+  let gap: number;
+  let derivedFrom: string;
+  if (/^at\(/.test(expr)) return { reason: `${expr} is a one-time schedule: there is no next run to miss` };
+  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expr);
+  if (rate) {
+    const unit = rate[2].startsWith('minute') ? 60 : rate[2].startsWith('hour') ? 3600 : DAY;
+    gap = Number(rate[1]) * unit;
+    derivedFrom = `${expr}: interval ${formatSeconds(gap)}`;
+  } else {
+    const cron = /^cron\((.*)\)$/.exec(expr);
+    if (!cron) return { reason: `schedule expression "${expr}" is not a rate(), cron() or at() expression this construct can read` };
+    const tz = schedule.timeZone?.timezoneName ?? 'UTC';
+    try {
+      gap = longestCronGap(cron[1], tz);
+    } catch (e) {
+      return { reason: `${expr}: ${(e as Error).message}` };
+    }
+    derivedFrom = `${expr} in ${tz}: longest gap between runs ${formatSeconds(gap)}`;
+  }
+  const evaluation = evaluationFor(gap + extra);
+  if (typeof evaluation === 'string') return { reason: `${derivedFrom}, plus maxRunDuration and a ${START_MARGIN_SECONDS / 60}-minute start margin: ${evaluation}` };
+  return { evaluation, derivedFrom };
+}
+
+export function formatSeconds(s: number): string {
+  const d = Math.floor(s / DAY);
+  const h = Math.floor((s % DAY) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return [d ? `${d} d` : '', h ? `${h} h` : '', m ? `${m} min` : ''].filter(Boolean).join(' ') || `${s} s`;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// EventBridge cron: `minutes hours day-of-month month day-of-week year`; day-of-week 1–7 = SUN–SAT.
+
+const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
+const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
+
+/** A set of allowed values of one field, parsed from `*`, `a`, `a-b`, `a/n`, `a-b/n`, `*\/n` and lists. */
+function parseField(field: string, min: number, max: number, names: string[] = [], nameBase = 1): Set<number> {
+  const out = new Set<number>();
+  const value = (s: string): number => {
+    const upper = s.toUpperCase();
+    const idx = names.indexOf(upper);
+    if (idx >= 0) return idx + nameBase;
+    if (!/^\d+$/.test(s)) throw new Error(`"${s}" in field "${field}" is not supported by the missed-run window enumerator`);
+    const n = Number(s);
+    if (n < min || n > max) throw new Error(`${n} in field "${field}" is outside ${min}–${max}`);
+    return n;
+  };
+  for (const part of field.split(',')) {
+    const [rangePart, stepPart] = part.split('/');
+    const step = stepPart === undefined ? 1 : Number(stepPart);
+    if (!Number.isInteger(step) || step < 1) throw new Error(`step "${stepPart}" in field "${field}" is not supported`);
+    let lo: number;
+    let hi: number;
+    if (rangePart === '*') {
+      [lo, hi] = [min, max];
+    } else if (rangePart.includes('-')) {
+      const [a, b] = rangePart.split('-');
+      [lo, hi] = [value(a), value(b)];
+      if (hi < lo) throw new Error(`wrap-around range "${rangePart}" in field "${field}" is not supported by the missed-run window enumerator`);
+    } else {
+      lo = value(rangePart);
+      hi = stepPart === undefined ? lo : max;
+    }
+    for (let v = lo; v <= hi; v += step) out.add(v);
+  }
+  return out;
+}
+
+type DayMatcher = (year: number, month: number, day: number, weekday: number, daysInMonth: number) => boolean;
+
+function dayOfMonthMatcher(field: string): DayMatcher {
+  if (field === '?' || field === '*') return () => true;
+  if (field === 'L') return (_y, _m, d, _w, dim) => d === dim;
+  const w = /^(\d+)W$/.exec(field);
+  if (w) {
+    const target = Number(w[1]);
+    return (_y, _m, d, wd, dim) => d === nearestWeekday(target, dim, (day) => (wd + day - d + 700) % 7);
+  }
+  const set = parseField(field, 1, 31);
+  return (_y, _m, d) => set.has(d);
+}
+
+/** The weekday nearest to `target` in the month (W): never crosses into another month. */
+function nearestWeekday(target: number, dim: number, weekdayOf: (day: number) => number): number {
+  const t = Math.min(target, dim);
+  const wd = weekdayOf(t);
+  if (wd === 6) return t === 1 ? 3 : t - 1; // Saturday → Friday, or Monday the 3rd
+  if (wd === 0) return t === dim ? t - 2 : t + 1; // Sunday → Monday, or Friday
+  return t;
+}
+
+function dayOfWeekMatcher(field: string): DayMatcher {
+  if (field === '?' || field === '*') return () => true;
+  const last = /^([1-7]|[A-Z]{3})L$/i.exec(field);
+  if (last) {
+    const target = parseField(last[1], 1, 7, WEEKDAYS).values().next().value! - 1;
+    return (_y, _m, d, wd, dim) => wd === target && d + 7 > dim;
+  }
+  const nth = /^([1-7]|[A-Z]{3})#([1-5])$/i.exec(field);
+  if (nth) {
+    const target = parseField(nth[1], 1, 7, WEEKDAYS).values().next().value! - 1;
+    const n = Number(nth[2]);
+    return (_y, _m, d, wd) => wd === target && Math.ceil(d / 7) === n;
+  }
+  const set = parseField(field, 1, 7, WEEKDAYS);
+  return (_y, _m, _d, wd) => set.has(wd + 1);
+}
+
+/** UTC offset (ms) of `zone` at the instant `utcMs`. */
+function offsetAt(_zone: string, utcMs: number, fmt: Intl.DateTimeFormat): number {
+  const p: Record<string, number> = {};
+  for (const part of fmt.formatToParts(new Date(utcMs))) if (part.type !== 'literal') p[part.type] = Number(part.value);
+  const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour === 24 ? 0 : p.hour, p.minute, p.second);
+  return asUtc - Math.floor(utcMs / 1000) * 1000;
+}
+
+/**
+ * UTC instant of a local wall time in `zone`, or undefined when that time does not exist (spring forward: EventBridge
+ * Scheduler skips it). An ambiguous time (fall back) maps to its first occurrence (Scheduler runs it once).
+ */
+function localToUtc(zone: string, fmt: Intl.DateTimeFormat, y: number, mo: number, d: number, h: number, mi: number): number | undefined {
+  const wall = Date.UTC(y, mo - 1, d, h, mi);
+  const candidates = new Set<number>();
+  for (const probe of [wall - 14 * 3600_000, wall + 14 * 3600_000, wall]) {
+    const t = wall - offsetAt(zone, probe, fmt);
+    if (t + offsetAt(zone, t, fmt) === wall) candidates.add(t);
+  }
+  if (candidates.size === 0) return undefined;
+  return Math.min(...candidates);
+}
+
+/**
+ * Longest gap, in seconds, between consecutive fire times of an EventBridge cron expression (the part inside
+ * `cron(...)`), enumerated over two full years from January 1 of the current year in time zone `zone`.
+ *
+ * @throws for a year restriction or a feature the enumerator does not support
+ */
+export function longestCronGap(body: string, zone: string): number {
+  return longestGapOf(cronFireTimes(body, zone));
+}
+
+export function longestGapOf(times: number[]): number {
+  if (times.length < 2) throw new Error('the schedule fires fewer than twice in two years');
+  let gap = 0;
+  for (let i = 1; i < times.length; i++) gap = Math.max(gap, times[i] - times[i - 1]);
+  return gap / 1000;
+}
+
+/** Fire times (UTC ms, ascending) of an EventBridge cron expression over two years from January 1 of `startYear`. */
+export function cronFireTimes(body: string, zone: string, startYear = new Date().getUTCFullYear()): number[] {
+  const fields = body.trim().split(/\s+/);
+  if (fields.length !== 6) throw new Error(`an EventBridge cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`);
+  const [minF, hourF, domF, monF, dowF, yearF] = fields;
+  if (yearF !== '*') throw new Error(`the year field "${yearF}" restricts the schedule to some years, after which every run would be "missed"`);
+  if (domF !== '?' && dowF !== '?') throw new Error('one of day-of-month and day-of-week must be "?"');
+  const minutes = [...parseField(minF, 0, 59)].sort((a, b) => a - b);
+  const hours = [...parseField(hourF, 0, 23)].sort((a, b) => a - b);
+  const months = parseField(monF, 1, 12, MONTHS);
+  const dom = dayOfMonthMatcher(domF);
+  const dow = dayOfWeekMatcher(dowF);
+  let fmt: Intl.DateTimeFormat;
+  try {
+    fmt = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone, hourCycle: 'h23', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric', second: 'numeric',
+    });
+  } catch {
+    throw new Error(`unknown time zone "${zone}"`);
+  }
+  const times: number[] = [];
+  for (let year = startYear; year < startYear + 2; year++) {
+    for (let month = 1; month <= 12; month++) {
+      if (!months.has(month)) continue;
+      const dim = new Date(Date.UTC(year, month, 0)).getUTCDate();
+      for (let day = 1; day <= dim; day++) {
+        const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
+        if (!dom(year, month, day, weekday, dim) || !dow(year, month, day, weekday, dim)) continue;
+        // One offset for the whole local day unless it changes within the day (DST): then convert each time.
+        const noon = Date.UTC(year, month - 1, day, 12);
+        const offset = offsetAt(zone, noon - offsetAt(zone, noon, fmt), fmt);
+        const uniform = offsetAt(zone, Date.UTC(year, month - 1, day, 0) - offset, fmt) === offset
+          && offsetAt(zone, Date.UTC(year, month - 1, day, 23, 59) - offset, fmt) === offset;
+        for (const h of hours) {
+          for (const mi of minutes) {
+            const t = uniform ? Date.UTC(year, month - 1, day, h, mi) - offset : localToUtc(zone, fmt, year, month, day, h, mi);
+            if (t !== undefined) times.push(t);
+          }
+        }
+      }
+    }
+  }
+  times.sort((a, b) => a - b);
+  return times.filter((t, i) => i === 0 || t !== times[i - 1]);
+}

@@ -1,0 +1,358 @@
+import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CloudWatchLogsClient, DeleteLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import {
+  allFixtureFiles, awsConfig, createLogs, createSecret, createTable, ensureBundle, FakeSlack, loadEvent, reportLine, runHandler, unique,
+} from './support';
+import { TaskRunEvents } from '../../lib';
+import { newStack } from '../support/stacks';
+
+// Every test runs the real bundled handler (assets/lib/notifier/run-outcome.lambda/index.js, built by projen) in its
+// own node process against moto (DynamoDB, Secrets Manager, CloudWatch Logs, CloudWatch) and a local HTTP server
+// standing in for Slack's incoming webhooks.
+
+const slack = new FakeSlack();
+let successArn: string;
+let failureArn: string;
+
+beforeAll(async () => {
+  ensureBundle();
+  await slack.start();
+  successArn = await createSecret(`${slack.url}/success`);
+  failureArn = await createSecret(JSON.stringify({ url: `${slack.url}/failure` }));
+}, 180_000);
+afterAll(() => slack.stop());
+beforeEach(() => { slack.requests.length = 0; });
+
+function config(logGroupName: string, over: object = {}) {
+  return {
+    appContainer: 'app',
+    namespace: unique('Test/Runs'),
+    clusterName: 'batch',
+    family: 'nightly-batch',
+    logGroupName,
+    agentStreamPrefix: 'agent/fargate-monitor-agent',
+    appStreamPrefix: 'app/app',
+    cpu: 512,
+    memoryMiB: 1024,
+    headroomPercent: 20,
+    successWebhookSecretArn: successArn,
+    failureWebhookSecretArn: failureArn,
+    notifySuccess: true,
+    ...over,
+  };
+}
+
+/** A STOPPED Fargate task of our family (the fivexl event: app exit 2, envoy exit 0), with edits. */
+function stopped(edit: (d: any) => void = () => {}): any {
+  const e = loadEvent('fivexl_task-state-change_STOPPED_EssentialContainerExited_exit2-app_exit0-envoy_fargate_service-group.json');
+  e.detail.taskArn = `arn:aws:ecs:eu-central-1:111111111111:task/batch/${unique('t').replace(/[^a-z0-9]/gi, '')}`;
+  e.detail.group = 'family:nightly-batch';
+  edit(e.detail);
+  return e.detail;
+}
+const taskId = (d: any) => d.taskArn.split('/').pop();
+const env = (table: string, extra: Record<string, string> = {}) => ({ DEDUP_TABLE_NAME: table, REPORT_WAIT_MS: '0', ...extra });
+/** All text of a Slack message, blocks flattened. */
+const textOf = (m: any) => JSON.stringify(m);
+const headerOf = (m: any) => m.attachments[0].blocks[0].text.text;
+
+/** The app container of a fixture: `app` when there is one, else the first container that is no known sidecar. */
+function appName(detail: any): string {
+  const names = (detail.containers ?? []).map((c: any) => c.name);
+  return names.includes('app') ? 'app' : names.find((n: string) => !/guardduty|envoy|agent/i.test(n)) ?? 'app';
+}
+
+describe('every shared fixture event through the bundled handler', () => {
+  test('STOPPED task events are judged and posted to the right channel; everything else is skipped', async () => {
+    const table = await createTable();
+    const fivexl = loadEvent('fivexl_task-state-change_STOPPED_EssentialContainerExited_exit2-app_exit0-envoy_fargate_service-group.json');
+    const group = await createLogs({
+      [fivexl.detail.taskArn.split('/').pop()]: ['agent started', reportLine(fivexl.detail.taskArn, { maxMemoryUsedMiB: 900, cpuMaxUtilizationPercent: 95 })],
+    });
+    const files = allFixtureFiles();
+    const inputs = files.map((f) => {
+      const e = loadEvent(f);
+      return { detail: e.detail, config: config(group, { appContainer: appName(e.detail ?? {}), family: f.split('_')[0] }) };
+    });
+    const run = await runHandler(inputs, env(table));
+    const got = Object.fromEntries(files.map((f, i) => [f, `${run.results[i].result} ${run.results[i].outcome ?? ''}`.trim()]));
+    expect(got).toEqual({
+      'alloy_task-state-change_DEPROVISIONING_desired-STOPPED_exit0_EssentialContainerExited_fargate_family-group_2019.json': 'skipped',
+      'arkime_task-state-change_RUNNING_ec2_service-group_v2.python-literal.txt': 'skipped',
+      'arkime_task-state-change_RUNNING_fargate_service-group_v3.python-literal.txt': 'skipped',
+      'arkime_task-state-change_STOPPED_ServiceSchedulerInitiated_exit137_ec2_service-group_v4.python-literal.txt': 'handled INTERRUPTED',
+      'arkime_task-state-change_STOPPED_ServiceSchedulerInitiated_exit137_fargate_service-group_v6.python-literal.txt': 'handled INTERRUPTED',
+      'awsdocs-2022_deployment-state-change_ERROR_SERVICE_DEPLOYMENT_FAILED.json': 'skipped',
+      'awsdocs-2022_deployment-state-change_INFO_SERVICE_DEPLOYMENT_COMPLETED.json': 'skipped',
+      'awsdocs-2022_service-action_ERROR_SERVICE_TASK_PLACEMENT_FAILURE_fargate-spot.json': 'skipped',
+      'awsdocs-2022_service-action_WARN_SERVICE_TASK_START_IMPAIRED.json': 'skipped',
+      'awsdocs-2022_task-state-change_RUNNING_fargate_family-group.json': 'skipped',
+      'awsdocs-2022_task-state-change_fargate-spot-interruption_TerminationNotice_SNIPPET-not-valid-json.txt': 'skipped',
+      'awsdocs-2025-via-BFavier_task-state-change_RUNNING_ec2_capacity-provider.json': 'skipped',
+      'awsdocs-2025-via-BFavier_task-state-change_RUNNING_fargate_guardduty-sidecar_family-group.json': 'skipped',
+      'fivexl_task-state-change_STOPPED_EssentialContainerExited_exit2-app_exit0-envoy_fargate_service-group.json': 'handled FAILED',
+      'maasglobal_task-state-change_STOPPED_exit0_ec2_family-group_2018.json': 'handled SUCCEEDED',
+    });
+    expect(run.results.filter((r) => r.result === 'handled').map((r) => r.slack)).toEqual(['posted', 'posted', 'posted', 'posted']);
+
+    const failures = slack.posts('/failure');
+    const successes = slack.posts('/success');
+    expect(failures.map(headerOf)).toEqual([':warning: Interrupted: arkime', ':warning: Interrupted: arkime', ':x: FAILED: fivexl']);
+    expect(successes.map(headerOf)).toEqual([':white_check_mark: Succeeded: maasglobal']);
+    expect(failures.map((m) => m.attachments[0].color)).toEqual(['#ecb22e', '#ecb22e', '#e01e5a']);
+    expect(successes[0].attachments[0].color).toBe('#2eb67d');
+
+    const fivexlMsg = textOf(failures[2]);
+    expect(fivexlMsg).toContain('The app container \\"app\\" exited 2');
+    expect(fivexlMsg).toContain('EssentialContainerExited');
+    expect(fivexlMsg).toContain('Essential container in task exited');
+    expect(fivexlMsg).toContain('• envoy: exit 0'); // other containers shown apart
+    expect(fivexlMsg).toContain('*Run time*\\n'); // startedAt → executionStoppedAt
+    expect(fivexlMsg).toContain('Peak memory: 900 MiB (87.9 % of 1024 MiB)');
+    expect(fivexlMsg).toContain('At its limit: CPU peaked at 95 % of 512 CPU units / 1024 MiB. With 20 % headroom it needs 1024 CPU units / 2048 MiB.');
+    expect(fivexlMsg).toMatch(/ecs\/v2\/clusters\/test\/tasks\/a6eaf0150a4248dAA1bcbd688121014e\/configuration\?region=eu-central-1\|Task/);
+    expect(fivexlMsg).toContain('log-events/agent$252Ffargate-monitor-agent$252Fa6eaf0150a4248dAA1bcbd688121014e|Agent log>');
+    const arkimeMsg = textOf(failures[0]);
+    expect(arkimeMsg).toContain("Interrupted, not the app's failure: the ECS service scheduler stopped the task (ServiceSchedulerInitiated)");
+    expect(textOf(successes[0])).toContain('REPORT missing: no agent log stream agent/fargate-monitor-agent/037d58fc-e5f6-4e95-ac1f-3ce533bb2abb');
+    for (const m of [...failures, ...successes]) {
+      expect(headerOf(m).length).toBeLessThanOrEqual(150);
+      expect(m.attachments[0].blocks.length).toBeLessThanOrEqual(50);
+    }
+  });
+});
+
+describe('the message', () => {
+  test('OOM in the app is called out; a task that failed to start has no resource data; the run time is never negative', async () => {
+    const table = await createTable();
+    const oom = stopped((d) => {
+      d.containers[1].exitCode = 137;
+      d.containers[1].reason = 'OutOfMemoryError: Container killed due to memory usage';
+    });
+    const failedToStart = stopped((d) => {
+      d.stopCode = 'TaskFailedToStart';
+      d.stoppedReason = 'CannotPullContainerError: pull image manifest has been retried 5 time(s)';
+      delete d.startedAt;
+      for (const c of d.containers) delete c.exitCode;
+    });
+    const negative = stopped((d) => { d.executionStoppedAt = '2020-03-16T15:00:00.000Z'; });
+    const group = await createLogs({ [taskId(oom)]: [reportLine(oom.taskArn, { maxMemoryUsedMiB: 1020, maxMemoryUtilizationPercent: 99.6 })] });
+    const run = await runHandler([oom, failedToStart, negative].map((detail) => ({ detail, config: config(group) })), env(table));
+    expect(run.results.map((r) => r.outcome)).toEqual(['FAILED', 'FAILED_TO_START', 'FAILED']);
+    const [oomMsg, fts, neg] = slack.posts('/failure').map(textOf);
+    expect(oomMsg).toContain('OUT OF MEMORY');
+    expect(oomMsg).toContain('Peak memory: 1020 MiB (99.6 % of 1024 MiB)');
+    expect(oomMsg).toContain('At its limit: memory peaked at 100 % of its limit');
+    expect(fts).toContain('FAILED TO START');
+    expect(fts).toContain('CannotPullContainerError');
+    expect(fts).toContain('never started');
+    expect(fts).not.toContain('resources');
+    expect(neg).toContain('*Run time*\\n0 s');
+  });
+
+  test('a right-sized run and an oversized one', async () => {
+    const table = await createTable();
+    const small = stopped((d) => { d.containers[1].exitCode = 0; });
+    const big = stopped((d) => { d.containers[1].exitCode = 0; });
+    const group = await createLogs({
+      [taskId(small)]: [reportLine(small.taskArn, { maxMemoryUsedMiB: 300, memoryLimitMiB: 512, cpuMaxUtilizationPercent: 30 })],
+      [taskId(big)]: [reportLine(big.taskArn, { maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60 })],
+    });
+    await runHandler([
+      { detail: small, config: config(group, { cpu: 256, memoryMiB: 512 }) },
+      { detail: big, config: config(group, { cpu: 1024, memoryMiB: 4096 }) },
+    ], env(table));
+    const [s, b] = slack.posts('/success').map(textOf);
+    expect(s).toContain('Right-sized: 256 CPU units / 512 MiB is the smallest Fargate size that holds the peaks with 20 % headroom.');
+    // 60 % of 1 vCPU × 1.2 = 737 CPU units, 1500 MiB × 1.2 = 1800 MiB → 1024 / 2048 is the cheapest that holds both
+    expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB).');
+  });
+
+  test('two overlapping runs of one family: each message carries its own run\'s figures', async () => {
+    const table = await createTable();
+    const a = stopped((d) => { d.containers[1].exitCode = 0; });
+    const b = stopped((d) => { d.containers[1].exitCode = 0; });
+    const group = await createLogs({
+      [taskId(a)]: [reportLine(a.taskArn, { maxMemoryUsedMiB: 111, cpuMaxUtilizationPercent: 11 })],
+      [taskId(b)]: [reportLine(b.taskArn, { maxMemoryUsedMiB: 444, cpuMaxUtilizationPercent: 44 })],
+    });
+    await runHandler([{ detail: b, config: config(group) }, { detail: a, config: config(group) }], env(table), true);
+    const byTask = Object.fromEntries(slack.posts('/success').map((m) => [textOf(m).match(/tasks\/([^/]+)\/configuration/)![1], textOf(m)]));
+    expect(Object.keys(byTask).sort()).toEqual([taskId(a), taskId(b)].sort());
+    expect(byTask[taskId(a)]).toContain('Peak memory: 111 MiB');
+    expect(byTask[taskId(a)]).toContain('peak 11 %');
+    expect(byTask[taskId(b)]).toContain('Peak memory: 444 MiB');
+    expect(byTask[taskId(b)]).not.toContain('111 MiB');
+  });
+
+  test('notifySuccess false: failures only; no Slack configured: nothing posted, metrics still published', async () => {
+    const table = await createTable();
+    const ok = stopped((d) => { d.containers[1].exitCode = 0; });
+    const bad = stopped();
+    const quiet = stopped();
+    const group = await createLogs({});
+    const run = await runHandler([
+      { detail: ok, config: config(group, { notifySuccess: false }) },
+      { detail: bad, config: config(group, { notifySuccess: false }) },
+      { detail: quiet, config: config(group, { successWebhookSecretArn: undefined, failureWebhookSecretArn: undefined }) },
+    ], env(table));
+    expect(run.results.map((r) => r.slack)).toEqual(['no-slack', 'posted', 'no-slack']);
+    expect(slack.requests.map((r) => r.path)).toEqual(['/failure']);
+  });
+});
+
+describe('at most one message per task stop; Slack errors', () => {
+  test('the same event twice at once, then again later: one post', async () => {
+    const table = await createTable();
+    const detail = stopped();
+    const input = { detail, config: config(await createLogs({})) };
+    const first = await runHandler([input, input], env(table), true);
+    expect(first.results.map((r) => r.result).sort()).toEqual(['duplicate', 'handled']);
+    const again = await runHandler([input], env(table));
+    expect(again.results[0].result).toBe('duplicate');
+    expect(slack.posts('/failure')).toHaveLength(1);
+  });
+
+  test('429 then 200: one post after waiting Retry-After', async () => {
+    const table = await createTable();
+    slack.script('/failure', { status: 429, headers: { 'retry-after': '1' }, body: 'rate_limited' }, { status: 200, body: 'ok' });
+    const run = await runHandler([{ detail: stopped(), config: config(await createLogs({})) }], env(table));
+    expect(run.results[0].slack).toBe('posted');
+    const reqs = slack.requests.filter((r) => r.path === '/failure');
+    expect(reqs).toHaveLength(2);
+    expect(reqs[1].at - reqs[0].at).toBeGreaterThanOrEqual(1000);
+  });
+
+  test('503 then 200: retried with backoff, one post', async () => {
+    const table = await createTable();
+    slack.script('/failure', { status: 503, body: 'unavailable' }, { status: 200, body: 'ok' });
+    const run = await runHandler([{ detail: stopped(), config: config(await createLogs({})) }], env(table));
+    expect(run.results[0].slack).toBe('posted');
+    expect(slack.requests).toHaveLength(2);
+  });
+
+  test('404 channel_not_found: permanent, no retry, logged with Slack\'s error, not posted again on redelivery', async () => {
+    const table = await createTable();
+    slack.script('/failure', { status: 404, body: 'channel_not_found' });
+    const input = { detail: stopped(), config: config(await createLogs({})) };
+    const run = await runHandler([input], env(table));
+    expect(run.results[0].slack).toBe('rejected 404 channel_not_found');
+    expect(run.stdout).toMatch(/Slack rejected the message permanently: 404 channel_not_found/);
+    expect((await runHandler([input], env(table))).results[0].result).toBe('duplicate');
+    expect(slack.requests).toHaveLength(1);
+  });
+
+  test('Slack down until the deadline: the invocation fails and releases its claim, so the retry posts', async () => {
+    const table = await createTable();
+    slack.script('/failure', { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+    const input = { detail: stopped(), config: config(await createLogs({})) };
+    const first = await runHandler([input], env(table, { TEST_REMAINING_MS: '9000' }));
+    expect(first.results[0].error).toMatch(/Slack did not accept the message before the deadline: 500/);
+    slack.script('/failure');
+    const retry = await runHandler([input], env(table));
+    expect(retry.results[0]).toMatchObject({ result: 'handled', slack: 'posted' });
+    expect(slack.requests.filter((r) => r.path === '/failure').length).toBeGreaterThanOrEqual(2);
+    expect(slack.requests.at(-1)!.body.attachments[0].blocks[0].text.text).toBe(':x: FAILED: nightly-batch');
+  });
+
+  test('broken or unknown input is logged and skipped, never thrown', async () => {
+    const table = await createTable();
+    const cfg = config('/none');
+    const run = await runHandler([
+      null as any, {}, { detail: { lastStatus: 'STOPPED' }, config: cfg }, { detail: stopped(), config: { namespace: 'x' } },
+      { detail: stopped((d) => { d.containers = 'nope'; }), config: cfg }, { detail: stopped((d) => { d.lastStatus = 'RUNNING'; }), config: cfg },
+    ], env(table));
+    expect(run.results.map((r) => r.result)).toEqual(['skipped', 'skipped', 'skipped', 'skipped', 'skipped', 'skipped']);
+    expect(slack.requests).toHaveLength(0);
+  });
+});
+
+test('REPORT that reaches the log after the event is still found within the wait', async () => {
+  const table = await createTable();
+  const detail = stopped((d) => { d.containers[1].exitCode = 0; });
+  const group = await createLogs({ [taskId(detail)]: ['agent started'] });
+  const logsClient = new CloudWatchLogsClient(awsConfig());
+  // The REPORT is written only once the handler has looked and not found it: it must find it on a later attempt.
+  let written: Promise<unknown> | undefined;
+  const pending = runHandler([{ detail, config: config(group) }], env(table, { REPORT_WAIT_MS: '20000' }), false, (out) => {
+    if (written || !out.includes('REPORT not in the agent log yet')) return;
+    written = logsClient.send(new PutLogEventsCommand({
+      logGroupName: group,
+      logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}`,
+      logEvents: [{ timestamp: Date.now(), message: reportLine(detail.taskArn, { maxMemoryUsedMiB: 222 }) }],
+    }));
+  });
+  const run = await pending;
+  await written;
+  expect(written).toBeDefined();
+  expect(run.results[0].slack).toBe('posted');
+  expect(textOf(slack.posts('/success')[0])).toContain('Peak memory: 222 MiB');
+  await logsClient.send(new DeleteLogStreamCommand({ logGroupName: group, logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}` }));
+});
+
+test('Runs, FailedRuns and InterruptedRuns are published per task stop, in the task\'s namespace with its dimensions', async () => {
+  const table = await createTable();
+  const group = await createLogs({});
+  // A cluster name of its own: moto's GetMetricData matches on name and dimensions, not on the namespace.
+  const cfg = config(group, { clusterName: unique('cluster'), successWebhookSecretArn: undefined, failureWebhookSecretArn: undefined });
+  const details = [
+    stopped(), // FAILED
+    stopped((d) => { d.containers[1].exitCode = 0; d.containers[0].exitCode = 143; }), // SUCCEEDED despite the sidecar
+    stopped((d) => { d.stopCode = 'SpotInterruption'; d.containers[1].exitCode = 143; }), // INTERRUPTED
+  ];
+  const run = await runHandler([...details, details[0]].map((detail) => ({ detail, config: cfg })), env(table));
+  expect(run.results.map((r) => r.outcome ?? r.result)).toEqual(['FAILED', 'SUCCEEDED', 'INTERRUPTED', 'duplicate']);
+  const cw = new CloudWatchClient(awsConfig());
+  const dims = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: 'nightly-batch' }];
+  const query = (id: string, MetricName: string) => ({
+    Id: id, MetricStat: { Metric: { Namespace: cfg.namespace, MetricName, Dimensions: dims }, Period: 3600, Stat: 'Sum' },
+  });
+  const res = await cw.send(new GetMetricDataCommand({
+    StartTime: new Date(Date.now() - 3600_000),
+    EndTime: new Date(Date.now() + 3600_000),
+    MetricDataQueries: [query('runs', 'Runs'), query('failed', 'FailedRuns'), query('interrupted', 'InterruptedRuns')],
+  }));
+  const sum = (id: string) => (res.MetricDataResults ?? []).find((r) => r.Id === id)!.Values!.reduce((a, b) => a + b, 0);
+  expect([sum('runs'), sum('failed'), sum('interrupted')]).toEqual([3, 1, 1]);
+});
+
+test('the synthesized rule target input, filled in as EventBridge does, is what the handler reads', async () => {
+  const table = await createTable();
+  const detail = stopped((d) => { d.containers[1].exitCode = 0; });
+  const logGroupName = await createLogs({ [taskId(detail)]: [reportLine(detail.taskArn, { maxMemoryUsedMiB: 321 })] });
+  // A stack whose references are all concrete (imported cluster, log group and secrets), so the template is final.
+  const stack = newStack();
+  const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', {
+    clusterArn: detail.clusterArn, clusterName: 'test', vpc: undefined as any,
+  });
+  const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Def', { family: 'nightly-batch', cpu: 512, memoryLimitMiB: 1024 });
+  taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('x') });
+  new TaskRunEvents(stack, 'Runs', {
+    cluster,
+    taskDefinition,
+    appContainerName: 'app',
+    namespace: 'Test/E2E',
+    appStreamPrefix: 'app',
+    logGroup: logs.LogGroup.fromLogGroupName(stack, 'Logs', logGroupName),
+    slackNotifications: {
+      successWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', successArn),
+      failureWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'F', failureArn),
+    },
+  });
+  const rule = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0] as any;
+  const transformer = rule.Properties.Targets[0].InputTransformer;
+  expect(typeof transformer.InputTemplate).toBe('string');
+  // EventBridge replaces each <name> with the JSON of the event at its path ($.detail here).
+  const input = JSON.parse(transformer.InputTemplate.replace('<detail>', JSON.stringify(detail)));
+  const run = await runHandler([input], env(table));
+  expect(run.results[0]).toEqual({ result: 'handled', outcome: 'SUCCEEDED', slack: 'posted' });
+  const message = textOf(slack.posts('/success')[0]);
+  expect(message).toContain(':white_check_mark: Succeeded: nightly-batch');
+  expect(message).toContain('Peak memory: 321 MiB (31.3 % of 1024 MiB)');
+  expect(message).toContain('of 0.5 vCPU');
+  expect(message).toContain('|App log>');
+});
