@@ -106,7 +106,8 @@ export class RunOutcomeHandler extends Construct {
   public readonly deadLetterAlarm: cloudwatch.Alarm;
 
   private readonly namespaces = new Set<string>();
-  private readonly actionArns = new Set<string>();
+  private readonly alarmActionArns = new Set<string>();
+  private readonly okActionArns = new Set<string>();
 
   constructor(scope: Construct, id: string, props: RunOutcomeHandlerProps = {}) {
     super(onlyOnePerStack(scope), id);
@@ -192,18 +193,27 @@ export class RunOutcomeHandler extends Construct {
   }
 
   /**
-   * Adds actions to both alarms, on ALARM and on OK, skipping any action (by ARN) already added: every task of the
+   * Adds actions to the ALARM state of both alarms, skipping any action (by ARN) already added: every task of the
    * stack may pass its own `alarmActions` without duplicates.
    */
   public addAlarmActions(...actions: cloudwatch.IAlarmAction[]): void {
+    this.addActions(this.alarmActionArns, actions, (alarm, action) => alarm.addAlarmAction(action));
+  }
+
+  /**
+   * Adds actions to the OK state of both alarms, skipping any action (by ARN) already added.
+   */
+  public addOkActions(...actions: cloudwatch.IAlarmAction[]): void {
+    this.addActions(this.okActionArns, actions, (alarm, action) => alarm.addOkAction(action));
+  }
+
+  private addActions(seen: Set<string>, actions: cloudwatch.IAlarmAction[],
+    add: (alarm: cloudwatch.Alarm, action: cloudwatch.IAlarmAction) => void): void {
     for (const action of actions) {
       const arn = action.bind(this, this.errorsAlarm).alarmActionArn;
-      if (this.actionArns.has(arn)) continue;
-      this.actionArns.add(arn);
-      for (const alarm of this.alarms) {
-        alarm.addAlarmAction(action);
-        alarm.addOkAction(action);
-      }
+      if (seen.has(arn)) continue;
+      seen.add(arn);
+      for (const alarm of this.alarms) add(alarm, action);
     }
   }
 

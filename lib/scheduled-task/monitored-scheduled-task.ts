@@ -533,12 +533,13 @@ export class MonitoredScheduledTask extends Construct {
       reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
     });
 
-    // The stack's run-outcome handler (created by the first task, with its log settings); it shares the alarm actions.
+    // The stack's run-outcome handler (created by the first task, with its log settings); it shares the alarm and OK actions.
     const handler = RunOutcomeHandler.of(this, {
       logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
       logEncryptionKey: props.logEncryptionKey,
     });
     handler.addAlarmActions(...props.alarmActions ?? []);
+    handler.addOkActions(...props.okActions ?? props.alarmActions ?? []);
     this.runEvents = new TaskRunEvents(this, 'RunEvents', {
       handler,
       cluster: this.cluster,

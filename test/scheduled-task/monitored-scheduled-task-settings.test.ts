@@ -229,7 +229,10 @@ describe('settings users must be able to set', () => {
     const logGroup = new logs.LogGroup(stack, 'Shared', { retention: logs.RetentionDays.ONE_WEEK });
     const { task, template } = synth(minimalProps({ logGroup }), stack);
     expect(task.logGroup).toBe(logGroup);
-    expect(Object.keys(template.findResources('AWS::Logs::LogGroup'))).toEqual([expect.stringMatching(/^Shared/)]);
+    // The only log group left is the stack's run-outcome handler's (shared by every task, not the task's).
+    expect(Object.keys(template.findResources('AWS::Logs::LogGroup')).sort()).toEqual([
+      expect.stringMatching(/^FargateMonitorRunOutcomeHandlerLogs/), expect.stringMatching(/^Shared/),
+    ]);
     for (const name of ['app', AGENT_CONTAINER_NAME]) {
       expect(containerByName(template, name).LogConfiguration.Options['awslogs-group']).toEqual({ Ref: expect.stringMatching(/^Shared/) });
     }
