@@ -13,8 +13,8 @@ import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
-import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
+import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 import { TaskDashboard } from '../shared/task-dashboard';
 import { taskSecurityGroup } from '../shared/task-security-group';
