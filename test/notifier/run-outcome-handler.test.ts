@@ -71,7 +71,13 @@ describe('every shared fixture event through the bundled handler', () => {
     const table = await createTable();
     const fivexl = loadEvent('fivexl_task-state-change_STOPPED_EssentialContainerExited_exit2-app_exit0-envoy_fargate_service-group.json');
     const group = await createLogs({
-      [fivexl.detail.taskArn.split('/').pop()]: ['agent started', reportLine(fivexl.detail.taskArn, { maxMemoryUsedMiB: 900, cpuMaxUtilizationPercent: 95 })],
+      // As the agent writes it: a text REPORT line, the JSON one, and (with EMF) metric lines after it.
+      [fivexl.detail.taskArn.split('/').pop()]: [
+        'agent started',
+        `REPORT TaskArn: ${fivexl.detail.taskArn}\tDuration: 60 s\tApp Exit Code: 2\tMax Memory Used: 900 MiB (87.9% of 1024 MiB)`,
+        reportLine(fivexl.detail.taskArn, { maxMemoryUsedMiB: 900, cpuMaxUtilizationPercent: 95 }),
+        '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"FargateMonitor","Dimensions":[["ClusterName"]],"Metrics":[{"Name":"CPUUtilization"}]}]},"CPUUtilization":3}',
+      ],
     });
     const files = allFixtureFiles();
     const inputs = files.map((f) => {
