@@ -114,9 +114,10 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions {
  *
  * The schedule-failed alarm fires on each new message in the schedule's dead-letter queue (`NumberOfMessagesSent`
  * Sum ≥ 1 in 5 minutes), so it returns to OK by itself. EventBridge Scheduler sends an invocation there when the
- * RunTask call fails after its retries or `maxEventAge` (throttling, missing permissions, an invalid target). A RunTask
- * call that succeeds with a `failures[]` entry, or starts a task that then fails to start, is not a Scheduler error: the
- * failed-run alarm (stop code TaskFailedToStart) and the missed-run alarm catch those.
+ * RunTask call fails after its retries or `maxEventAge` (throttling, missing permissions, an invalid target). A task
+ * that was started but then failed to start is not a Scheduler error: the failed-run alarm reports it (stop code
+ * TaskFailedToStart). AWS does not document whether a RunTask answer with a `failures[]` entry (no capacity) counts
+ * as a target error; if not, only the missed-run alarm notices the missing run.
  *
  * Each alarm can be switched off (`enable...Alarm: false`); `alarms` lists the created ones.
  *
