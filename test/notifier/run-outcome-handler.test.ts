@@ -166,7 +166,7 @@ describe('the message', () => {
     const big = stopped((d) => { d.containers[1].exitCode = 0; });
     const group = await createLogs({
       [taskId(small)]: [reportLine(small.taskArn, { maxMemoryUsedMiB: 300, memoryLimitMiB: 512, cpuMaxUtilizationPercent: 30 })],
-      [taskId(big)]: [reportLine(big.taskArn, { maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60 })],
+      [taskId(big)]: [reportLine(big.taskArn, { maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60, appRunningAtShutdown: true })],
     });
     await runHandler([
       { detail: small, config: config(group, { cpu: 256, memoryMiB: 512 }) },
@@ -175,6 +175,8 @@ describe('the message', () => {
     const [s, b] = slack.posts('/success').map(textOf);
     expect(s).toContain('Right-sized: 256 CPU units / 512 MiB is the smallest Fargate size that holds the peaks with 20 % headroom.');
     // 60 % of 1 vCPU × 1.2 = 737 CPU units, 1500 MiB × 1.2 = 1800 MiB → 1024 / 2048 is the cheapest that holds both
+    expect(s).not.toContain('still running');
+    expect(b).toContain('The agent stopped while the app was still running: the figures end there.');
     expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB).');
   });
 
