@@ -166,7 +166,9 @@ describe('the message', () => {
     const big = stopped((d) => { d.containers[1].exitCode = 0; });
     const group = await createLogs({
       [taskId(small)]: [reportLine(small.taskArn, { maxMemoryUsedMiB: 300, memoryLimitMiB: 512, cpuMaxUtilizationPercent: 30 })],
-      [taskId(big)]: [reportLine(big.taskArn, { maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60, appRunningAtShutdown: true })],
+      [taskId(big)]: [reportLine(big.taskArn, {
+        maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60, appRunningAtShutdown: true,
+      })],
     });
     await runHandler([
       { detail: small, config: config(group, { cpu: 256, memoryMiB: 512 }) },
