@@ -228,7 +228,8 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
  *
  * Creates a `FargateTaskDefinition` with the app container (essential) and the agent sidecar (see
  * {@link MonitoringAgent}); a log group for both; an EventBridge Scheduler schedule that runs the task with a retry
- * policy and an encrypted SQS dead-letter queue; two EventBridge rules that count ended and failed runs; the alarms of
+ * policy and an encrypted SQS dead-letter queue; an EventBridge rule that sends each stopped task to the stack's
+ * {@link RunOutcomeHandler} (run metrics, optional Slack message); the alarms of
  * {@link ScheduledTaskAlarms}; and a {@link TaskDashboard}.
  *
  * @throws if `schedule` or `container` is missing, both `cluster` and `vpc` are given, cpu/memory is not a valid
