@@ -80,7 +80,10 @@ function validate(input: HandlerInput): string | undefined {
   if (!input || typeof input !== 'object') return 'input is not an object';
   const d = input.detail;
   const c = input.config;
-  if (!c || typeof c !== 'object' || typeof c.appContainer !== 'string' || typeof c.namespace !== 'string') return 'no task configuration in the input';
+  if (!c || typeof c !== 'object') return 'no task configuration in the input';
+  for (const key of ['appContainer', 'namespace', 'clusterName', 'family', 'logGroupName', 'agentStreamPrefix'] as const) {
+    if (typeof c[key] !== 'string' || !c[key]) return `config.${key} is missing`;
+  }
   if (!d || typeof d !== 'object') return 'no event detail in the input';
   if (typeof d.taskArn !== 'string' || !d.taskArn.startsWith('arn:')) return 'detail.taskArn is missing';
   if (d.lastStatus !== 'STOPPED') return `detail.lastStatus is ${JSON.stringify(d.lastStatus)}, not STOPPED`;

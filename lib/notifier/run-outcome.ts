@@ -58,6 +58,8 @@ export interface AgentReport {
   cpuMaxUtilizationPercent: number | null;
   samples: number;
   memorySource?: string;
+  /** Set by newer agents: the app was still running when the agent stopped (its figures end there). */
+  appRunningAtShutdown?: boolean;
 }
 
 export type OutcomeKind = 'SUCCEEDED' | 'FAILED' | 'FAILED_TO_START' | 'INTERRUPTED';
@@ -213,6 +215,7 @@ export function buildMessage(detail: TaskStateDetail, outcome: Outcome, cfg: Run
       const cpuText = typeof report.cpuMaxUtilizationPercent === 'number'
         ? `average ${report.cpuAverageUtilizationPercent ?? '?'} %, peak ${report.cpuMaxUtilizationPercent} % of ${cfg.cpu / 1024} vCPU` : 'unknown';
       res = `*This run's resources* (agent REPORT, ${report.samples} samples)\nPeak memory: ${memText}\nCPU: ${cpuText}`;
+      if (report.appRunningAtShutdown === true) res += '\n_The agent stopped while the app was still running: the figures end there._';
       const line = rightSize(report, cfg);
       if (line) res += `\n${line}`;
     } else {

@@ -137,8 +137,8 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
 
   /**
    * Flexible time window of the schedule: EventBridge Scheduler starts each run at some moment within this window
-   * after the scheduled time (1 minute to 24 hours), which spreads load. Allow for it in `missedRunWindow` and
-   * `maxRunDuration` expectations.
+   * after the scheduled time (1 minute to 24 hours), which spreads load. The derived missed-run window allows for
+   * it (a `missedRunWindow` you set must too).
    *
    * @default TimeWindow.off() (runs start at the scheduled time)
    */
@@ -344,7 +344,8 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
  * Creates a `FargateTaskDefinition` with the app container (essential) and the agent sidecar (see
  * {@link MonitoringAgent}); a log group for both (unless `logGroup` is given); a security group of the task's own
  * (unless `securityGroups` are given); an EventBridge Scheduler schedule that runs the task with a retry policy and
- * an encrypted SQS dead-letter queue; two EventBridge rules that count ended and failed runs; the alarms of
+ * an encrypted SQS dead-letter queue; an EventBridge rule that sends each stopped task to the stack's
+ * {@link RunOutcomeHandler} (run metrics, optional Slack message); the alarms of
  * {@link ScheduledTaskAlarms}; and a {@link TaskDashboard} (unless `createDashboard` is false). Without `cluster`, the
  * task runs in the stack's default cluster, shared as in aws-ecs-patterns.
  *
@@ -565,6 +566,7 @@ export class MonitoredScheduledTask extends Construct {
       maxRunDuration: props.maxRunDuration,
       missedRunWindow: props.missedRunWindow,
       schedule: props.schedule,
+      scheduleTimeWindow: props.timeWindow,
       enableMemoryAlarm: props.enableMemoryAlarm,
       enableFailedRunAlarm: props.enableFailedRunAlarm,
       enableLongRunAlarm: props.enableLongRunAlarm,

@@ -31,8 +31,8 @@ export interface ScheduledTaskAlarmOptions {
    * between two scheduled runs plus the longest run.
    *
    * @default - derived from `schedule`: the longest gap between consecutive fire times (for `cron()`, enumerated
-   * over two years in the schedule's time zone, daylight-saving changes included) plus `maxRunDuration` plus a
-   * 10-minute start margin, rounded up to whole minutes (≤ 1 day) or hours. When that exceeds 7 days, or the
+   * over two years in the schedule's time zone, daylight-saving changes included) plus `maxRunDuration` plus the
+   * schedule's flexible time window plus a 10-minute start margin, rounded up to whole minutes (≤ 1 day) or hours. When that exceeds 7 days, or the
    * schedule is a one-time `at()`, or a `cron()` with a year restriction or a feature the enumerator does not
    * support, no missed-run alarm is created and a synth warning says why.
    */
@@ -95,6 +95,14 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions {
   readonly schedule?: scheduler.ScheduleExpression;
 
   /**
+   * The schedule's flexible time window: a run may start up to its `maxWindow` after the scheduled time, so the
+   * derived missed-run window grows by that much.
+   *
+   * @default - no flexible time window
+   */
+  readonly scheduleTimeWindow?: scheduler.TimeWindow;
+
+  /**
    * Container whose `MemoryUtilization` the out-of-memory warning watches (use the app container when it has its
    * own hard memory limit, since that is where it would be killed).
    *
@@ -114,9 +122,10 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions {
  *
  * The schedule-failed alarm fires on each new message in the schedule's dead-letter queue (`NumberOfMessagesSent`
  * Sum ≥ 1 in 5 minutes), so it returns to OK by itself. EventBridge Scheduler sends an invocation there when the
- * RunTask call fails after its retries or `maxEventAge` (throttling, missing permissions, an invalid target). A RunTask
- * call that succeeds with a `failures[]` entry, or starts a task that then fails to start, is not a Scheduler error: the
- * failed-run alarm (stop code TaskFailedToStart) and the missed-run alarm catch those.
+ * RunTask call fails after its retries or `maxEventAge` (throttling, missing permissions, an invalid target). A task
+ * that was started but then failed to start is not a Scheduler error: the failed-run alarm reports it (stop code
+ * TaskFailedToStart). AWS does not document whether a RunTask answer with a `failures[]` entry (no capacity) counts
+ * as a target error; if not, only the missed-run alarm notices the missing run.
  *
  * Each alarm can be switched off (`enable...Alarm: false`); `alarms` lists the created ones.
  *
@@ -225,7 +234,7 @@ export class ScheduledTaskAlarms extends Construct {
           Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
             'No missed-run alarm: give schedule or missedRunWindow to ScheduledTaskAlarms.');
         } else {
-          const derived = deriveMissedRunWindow(props.schedule, maxRun);
+          const derived = deriveMissedRunWindow(props.schedule, maxRun, props.scheduleTimeWindow?.maxWindow);
           if ('reason' in derived) {
             Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
               `No missed-run alarm: ${derived.reason}. Set missedRunWindow (≤ 7 days) to have one, or enableMissedRunAlarm: false to silence this warning.`);

@@ -71,7 +71,13 @@ describe('every shared fixture event through the bundled handler', () => {
     const table = await createTable();
     const fivexl = loadEvent('fivexl_task-state-change_STOPPED_EssentialContainerExited_exit2-app_exit0-envoy_fargate_service-group.json');
     const group = await createLogs({
-      [fivexl.detail.taskArn.split('/').pop()]: ['agent started', reportLine(fivexl.detail.taskArn, { maxMemoryUsedMiB: 900, cpuMaxUtilizationPercent: 95 })],
+      // As the agent writes it: a text REPORT line, the JSON one, and (with EMF) metric lines after it.
+      [fivexl.detail.taskArn.split('/').pop()]: [
+        'agent started',
+        `REPORT TaskArn: ${fivexl.detail.taskArn}\tDuration: 60 s\tApp Exit Code: 2\tMax Memory Used: 900 MiB (87.9% of 1024 MiB)`,
+        reportLine(fivexl.detail.taskArn, { maxMemoryUsedMiB: 900, cpuMaxUtilizationPercent: 95 }),
+        '{"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"FargateMonitor","Dimensions":[["ClusterName"]],"Metrics":[{"Name":"CPUUtilization"}]}]},"CPUUtilization":3}',
+      ],
     });
     const files = allFixtureFiles();
     const inputs = files.map((f) => {
@@ -160,7 +166,9 @@ describe('the message', () => {
     const big = stopped((d) => { d.containers[1].exitCode = 0; });
     const group = await createLogs({
       [taskId(small)]: [reportLine(small.taskArn, { maxMemoryUsedMiB: 300, memoryLimitMiB: 512, cpuMaxUtilizationPercent: 30 })],
-      [taskId(big)]: [reportLine(big.taskArn, { maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60 })],
+      [taskId(big)]: [reportLine(big.taskArn, {
+        maxMemoryUsedMiB: 1500, memoryLimitMiB: 4096, cpuMaxUtilizationPercent: 60, appRunningAtShutdown: true,
+      })],
     });
     await runHandler([
       { detail: small, config: config(group, { cpu: 256, memoryMiB: 512 }) },
@@ -169,6 +177,8 @@ describe('the message', () => {
     const [s, b] = slack.posts('/success').map(textOf);
     expect(s).toContain('Right-sized: 256 CPU units / 512 MiB is the smallest Fargate size that holds the peaks with 20 % headroom.');
     // 60 % of 1 vCPU × 1.2 = 737 CPU units, 1500 MiB × 1.2 = 1800 MiB → 1024 / 2048 is the cheapest that holds both
+    expect(s).not.toContain('still running');
+    expect(b).toContain('The agent stopped while the app was still running: the figures end there.');
     expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB).');
   });
 

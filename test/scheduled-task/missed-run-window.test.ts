@@ -1,7 +1,7 @@
 import { Duration, TimeZone } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { MonitoredScheduledTask } from '../../lib';
+import { MonitoredScheduledTask, ScheduledTaskAlarms } from '../../lib';
 import { cronFireTimes, deriveMissedRunWindow, longestCronGap } from '../../lib/scheduled-task/missed-run-window';
 import { minimalProps, newStack } from '../support/stacks';
 
@@ -111,5 +111,37 @@ describe('MonitoredScheduledTask without a possible window: no missed-run alarm,
     }));
     expect(task.alarms.memoryAlarm).toBeUndefined();
     expect(task.alarms.alarms.map((a) => a.node.id)).toEqual(['FailedRunAlarm', 'MissedRunAlarm']);
+  });
+});
+
+test('ScheduledTaskAlarms on its own: without schedule or missedRunWindow, no missed-run alarm and a warning', () => {
+  const stack = newStack();
+  const task = new MonitoredScheduledTask(stack, 'Job', minimalProps());
+  const alone = new ScheduledTaskAlarms(stack, 'Alone', {
+    taskMetrics: task.taskMetrics, runEvents: task.runEvents, deadLetterQueue: task.deadLetterQueue,
+  });
+  expect(alone.missedRunAlarm).toBeUndefined();
+  expect(alone.alarms.map((a) => a.node.id)).toEqual(['MemoryAlarm', 'FailedRunAlarm', 'LongRunAlarm', 'ScheduleFailedAlarm']);
+  const warnings = Annotations.fromStack(stack).findWarning('/TestStack/Alone', Match.stringLikeRegexp('give schedule or missedRunWindow'));
+  expect(warnings).toHaveLength(1);
+  const given = new ScheduledTaskAlarms(stack, 'Given', {
+    taskMetrics: task.taskMetrics, runEvents: task.runEvents, deadLetterQueue: task.deadLetterQueue, missedRunWindow: Duration.hours(30),
+  });
+  expect(given.missedRunWindow?.toHours()).toBe(30);
+});
+
+test('a flexible time window widens the derived missed-run window by its maxWindow', () => {
+  const daily = S.cron({ minute: '0', hour: '2' });
+  const plain = deriveMissedRunWindow(daily, Duration.hours(1));
+  const flexible = deriveMissedRunWindow(daily, Duration.hours(1), Duration.hours(3));
+  if ('reason' in plain || 'reason' in flexible) throw new Error('expected windows');
+  // 24 h gap + 1 h run + 10 min margin → 26 hourly periods; with a 3 h flexible window → 29.
+  expect(plain.evaluation.evaluationPeriods).toBe(26);
+  expect(flexible.evaluation.evaluationPeriods).toBe(29);
+
+  const stack = newStack();
+  new MonitoredScheduledTask(stack, 'Job', minimalProps({ schedule: daily, timeWindow: scheduler.TimeWindow.flexible(Duration.hours(3)) }));
+  Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
+    MetricName: 'Runs', ComparisonOperator: 'LessThanThreshold', Period: 3600, EvaluationPeriods: 29,
   });
 });
