@@ -228,7 +228,8 @@ describe('the packed library, installed as users install it', () => {
     const sources = files.filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'));
     expect(sources).toEqual([]);
     const devFiles = files.filter((f) => /^(lib|test|bench|agent\/src|\.ci|\.projen|projenrc|cdk\.out)\//.test(f) ||
-      ['cdk.json', 'requirements-dev.txt', 'tsconfig.json', '.projenrc.ts', 'package-lock.json'].includes(f));
+      ['cdk.json', 'requirements-dev.txt', 'tsconfig.json', 'agent/tsconfig.json', '.eslintrc.json', '.projenrc.ts',
+        'package-lock.json'].includes(f));
     expect(devFiles).toEqual([]);
 
     const manifest = JSON.parse(run('tar', 'tar', ['-xzOf', tarball, 'package/package.json'], { cwd: work }));
