@@ -364,6 +364,9 @@ const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, chang
  * `ApplicationLoadBalancedFargateService` (aws-ecs-patterns) whose target group checks health every 10 s and
  * counts a target healthy after 2 checks, so new tasks take traffic sooner.
  *
+ * Unlike elsewhere in this library, `procfsSampling` defaults to true here: without it the agent has only the
+ * metadata endpoint's 10-second CPU, one datapoint per task per 10 s alarm period.
+ *
  * Cost of the speed: 12 PutMetricData calls per task per minute (see `flushInterval`) and two alarms, one of them
  * high resolution ($0.30 per month).
  *
