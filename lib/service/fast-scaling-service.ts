@@ -38,8 +38,9 @@ export interface ServiceContainerOptions extends ScheduledTaskContainerOptions {
  */
 export interface HighResolutionStepScalingOptions {
   /**
-   * The metric. Its statistic is kept; its period is replaced by `scaleOutPeriod` (and `scaleInPeriod`). Give a
-   * metric published at high resolution (`StorageResolution: 1`), or a 10 s alarm on it sees no data.
+   * The metric. Its statistic is kept; its period is replaced by `scaleOutPeriod` (and `scaleInPeriod`) when it is
+   * a `Metric` or `MathExpression` (other `IMetric` implementations are used as they are). Give a metric published
+   * at high resolution (`StorageResolution: 1`), or a 10 s alarm on it sees no data (missing data never scales).
    */
   readonly metric: cloudwatch.IMetric;
 
