@@ -17,6 +17,7 @@ import { ServiceDashboard } from './service-dashboard';
 import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
+import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 
 /**
@@ -429,20 +430,10 @@ export class FastScalingService extends Construct {
     const memoryLimitMiB = props.memoryLimitMiB ?? 1024;
     validateFargateTaskSize(cpu, memoryLimitMiB, 'cpu/memoryLimitMiB');
     const c = props.container;
-    if (c.memoryLimitMiB !== undefined && !Token.isUnresolved(c.memoryLimitMiB) && !Token.isUnresolved(memoryLimitMiB)
-      && (c.memoryLimitMiB < 6 || c.memoryLimitMiB > memoryLimitMiB)) {
-      throw new Error(`container.memoryLimitMiB must be between 6 and the task's memoryLimitMiB (${memoryLimitMiB}), got ${c.memoryLimitMiB}`);
-    }
-    if (c.stopTimeout && !c.stopTimeout.isUnresolved() && c.stopTimeout.toSeconds() > 120) {
-      throw new Error(`container.stopTimeout must be at most 120 seconds on Fargate, got ${c.stopTimeout.toHumanString()}`);
-    }
+    const containerName = validateAppContainer(c, memoryLimitMiB);
     const containerPort = c.containerPort ?? 80;
     if (!Token.isUnresolved(containerPort) && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {
       throw new Error(`container.containerPort must be a port number from 1 to 65535, got ${containerPort}`);
-    }
-    const containerName = c.containerName ?? 'app';
-    if (containerName === AGENT_CONTAINER_NAME) {
-      throw new Error(`container.containerName "${containerName}" is reserved for the monitoring agent`);
     }
     const minCapacity = props.minCapacity ?? 2;
     const maxCapacity = props.maxCapacity ?? 10;
@@ -485,20 +476,8 @@ export class FastScalingService extends Construct {
       pidMode: ecs.PidMode.TASK,
       runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture: ecs.CpuArchitecture.X86_64 },
     });
-    this.appContainer = this.taskDefinition.addContainer('App', {
-      containerName,
-      image: c.image,
-      command: c.command,
-      entryPoint: c.entryPoint,
-      environment: c.environment,
-      secrets: c.secrets,
-      memoryLimitMiB: c.memoryLimitMiB,
-      stopTimeout: c.stopTimeout,
-      user: c.user,
-      readonlyRootFilesystem: c.readonlyRootFilesystem,
-      essential: true,
+    this.appContainer = addAppContainer(this.taskDefinition, c, this.logGroup, {
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
-      logging: c.logging ?? ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
     });
 
     const agent = new MonitoringAgent(this, 'Agent', {
