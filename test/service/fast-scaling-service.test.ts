@@ -230,6 +230,12 @@ describe('bad props fail at synth, naming the prop', () => {
     expect(() => make(props)).toThrow(message);
   });
 
+  test('container checks shared with the scheduled task (lib/shared/app-container.ts)', () => {
+    expect(() => make({ container: { image, memoryLimitMiB: 2048 } })).toThrow(/container.memoryLimitMiB must be between 6 and the task's memoryLimitMiB \(1024\), got 2048/);
+    expect(() => make({ container: { image, stopTimeout: Duration.minutes(3) } })).toThrow(/container.stopTimeout must be at most 120 seconds/);
+    expect(() => make({ container: { image, containerName: 'fargate-monitor-agent' } })).toThrow(/is reserved for the monitoring agent/);
+  });
+
   test('container port out of range', () => {
     expect(() => make({ container: { image, containerPort: 70000 } })).toThrow(/container.containerPort must be a port number from 1 to 65535, got 70000/);
   });
