@@ -14,6 +14,7 @@ import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
+import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 import { TaskDashboard } from '../shared/task-dashboard';
@@ -413,17 +414,7 @@ export class MonitoredScheduledTask extends Construct {
     const memoryLimitMiB = props.memoryLimitMiB ?? 512;
     validateFargateTaskSize(cpu, memoryLimitMiB, 'cpu/memoryLimitMiB');
     const c = props.container;
-    if (c.memoryLimitMiB !== undefined && !Token.isUnresolved(c.memoryLimitMiB) && !Token.isUnresolved(memoryLimitMiB)
-      && (c.memoryLimitMiB < 6 || c.memoryLimitMiB > memoryLimitMiB)) {
-      throw new Error(`container.memoryLimitMiB must be between 6 and the task's memoryLimitMiB (${memoryLimitMiB}), got ${c.memoryLimitMiB}`);
-    }
-    if (c.stopTimeout && !c.stopTimeout.isUnresolved() && c.stopTimeout.toSeconds() > 120) {
-      throw new Error(`container.stopTimeout must be at most 120 seconds on Fargate, got ${c.stopTimeout.toHumanString()}`);
-    }
-    const containerName = c.containerName ?? 'app';
-    if (containerName === AGENT_CONTAINER_NAME) {
-      throw new Error(`container.containerName "${containerName}" is reserved for the monitoring agent`);
-    }
+    const containerName = validateAppContainer(c, memoryLimitMiB);
 
     this.cluster = props.cluster ?? defaultCluster(this, props.vpc);
     useFargateCapacityProviders(this.cluster, props.capacityProviderStrategies, 'capacityProviderStrategies');
@@ -467,20 +458,7 @@ export class MonitoredScheduledTask extends Construct {
         reason: 'The ssmmessages channel actions of ECS Exec support no resource-level permissions (enableExecuteCommand).',
       });
     }
-    this.appContainer = this.taskDefinition.addContainer('App', {
-      containerName,
-      image: c.image,
-      command: c.command,
-      entryPoint: c.entryPoint,
-      environment: c.environment,
-      secrets: c.secrets,
-      memoryLimitMiB: c.memoryLimitMiB,
-      stopTimeout: c.stopTimeout,
-      user: c.user,
-      readonlyRootFilesystem: c.readonlyRootFilesystem,
-      essential: true,
-      logging: c.logging ?? ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'app' }),
-    });
+    this.appContainer = addAppContainer(this.taskDefinition, c, this.logGroup);
 
     const agent = new MonitoringAgent(this, 'Agent', {
       taskDefinition: this.taskDefinition,

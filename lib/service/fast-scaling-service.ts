@@ -18,6 +18,7 @@ import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '.
 import { TaskMetrics } from '../agent/task-metrics';
 import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
+import { defaultCluster } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 
 /**
@@ -140,8 +141,9 @@ export interface FastScalingServiceProps extends MonitoringAgentOptions, Service
   /**
    * Cluster to run the service in. Give `cluster` or `vpc`, not both.
    *
-   * @default - a new cluster (Container Insights on, which the dashboard's task counts need) in `vpc`, or in a new
-   * VPC when `vpc` is not given either
+   * @default - the stack's default cluster in `vpc` (Container Insights on, which the dashboard's task counts need),
+   * shared with every monitored construct and aws-ecs-patterns construct of the stack without a cluster; in a new VPC
+   * when `vpc` is not given either
    */
   readonly cluster?: ecs.ICluster;
 
@@ -457,10 +459,7 @@ export class FastScalingService extends Construct {
       throw new Error(`serviceName must be 1–255 letters, digits, hyphens and underscores, got ${JSON.stringify(this.serviceName)}`);
     }
 
-    this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
-      vpc: props.vpc,
-      containerInsightsV2: ecs.ContainerInsights.ENABLED,
-    });
+    this.cluster = props.cluster ?? defaultCluster(this, props.vpc);
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,

@@ -54,6 +54,9 @@ export interface ServiceDashboardProps {
  * from the agent (a {@link TaskDashboard}'s widgets); desired, running and pending tasks (Container Insights, so
  * the cluster needs it on); the scaling alarms against their thresholds (each step up or down in desired tasks
  * follows one of them); requests, 5xx answers and p50/p99 target response time from the load balancer.
+ *
+ * It opens on the last 3 hours with the agent's CPU and memory at 10-second periods: a web service is watched live,
+ * and 3 hours is as far back as CloudWatch returns sub-minute periods (zoom out and it switches to coarser ones).
  */
 export class ServiceDashboard extends Construct {
   /** The dashboard. */
@@ -66,6 +69,8 @@ export class ServiceDashboard extends Construct {
       containerNames: props.containerNames,
       alarms: props.alarms,
       dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+      period: Duration.seconds(10),
     }).dashboard;
 
     const insights = (metricName: string, label: string) => new cloudwatch.Metric({

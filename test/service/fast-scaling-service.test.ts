@@ -4,8 +4,8 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
-import { FastScalingService, FastScalingServiceProps } from '../../lib';
-import { newStack } from '../support/stacks';
+import { FastScalingService, FastScalingServiceProps, MonitoredScheduledTask } from '../../lib';
+import { minimalProps, newStack } from '../support/stacks';
 
 const image = ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27');
 
@@ -255,4 +255,23 @@ describe('bad props fail at synth, naming the prop', () => {
     // Outside 0–100 is fine for a metric that is not a percentage.
     expect(() => svc.scaleOnHighResolutionMetric('Y', { metric: m, scaleOutSteps: [{ lower: 500, change: 1 }] })).not.toThrow();
   });
+});
+
+test('the service dashboard opens on the last 3 hours, agent CPU at 10-second periods', () => {
+  const { t } = make();
+  const dashboards = Object.values(t.findResources('AWS::CloudWatch::Dashboard'));
+  expect(dashboards).toHaveLength(1);
+  const body = JSON.stringify(dashboards[0].Properties.DashboardBody);
+  expect(body).toContain('\\"start\\":\\"-PT3H\\"');
+  expect(body).toMatch(/CPUUtilization[^\]]*\\"period\\":10[,}]/);
+});
+
+test('without a cluster, a FastScalingService and a MonitoredScheduledTask share the stack default cluster and VPC', () => {
+  const stack = newStack();
+  new FastScalingService(stack, 'Web', { container: { image } });
+  new MonitoredScheduledTask(stack, 'Job', minimalProps());
+  const t = Template.fromStack(stack);
+  t.resourceCountIs('AWS::ECS::Cluster', 1);
+  t.resourceCountIs('AWS::EC2::VPC', 1);
+  t.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
 });
