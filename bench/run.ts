@@ -20,6 +20,7 @@
  *   BENCH_MEMORY_LIMIT_MIB=64 ...       # a hard limit on the agent's cgroup (default 0: accounting only, no limit)
  *   BENCH_FLUSH_MS=5000 ...             # FARGATE_MONITOR_FLUSH_INTERVAL_MS (default: the agent's default, 10 s)
  *   BENCH_EXTRA_CONTAINERS=20 ...       # more containers in the task (each a real `sleep` process in /proc)
+ *   BENCH_AGENT_LOG=/tmp/agent.log ...  # write the agent's stdout and stderr there at the end (e.g. with --trace-gc)
  *
  * The agent runs with the node flags of agent/Dockerfile's CMD (what ships) unless BENCH_NODE_ARGS is set
  * (BENCH_NODE_OPTIONS sets NODE_OPTIONS). BENCH_NODE is the node binary that runs the agent (default: the one
@@ -254,6 +255,7 @@ async function main(): Promise<void> {
     `agent log lines: ${agent.logs().length}; REPORT: ${agent.reportText() ?? '(missing)'}`,
   ];
   process.stdout.write(lines.join('\n') + '\n');
+  if (process.env.BENCH_AGENT_LOG) fs.writeFileSync(process.env.BENCH_AGENT_LOG, agent.lines.join('\n') + '\n' + agent.stderr);
 
   await tmde.stop();
   await proxy.stop();

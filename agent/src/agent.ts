@@ -253,6 +253,9 @@ export class Agent {
           await this.poll(ac.signal);
           await this.refreshTask(ac.signal);
         } finally { clearTimeout(t); }
+        // An app whose end this last /task read revealed: its final RunDuration (= the REPORT's duration) goes out too.
+        const final = this.sampler.finalRunDuration(this.task, this.selfName);
+        if (final) this.getPublisher().add([final]);
       }
       if (this.publisher) {
         const budget = remaining() - 500;

@@ -175,6 +175,19 @@ export class Sampler {
    * `FinishedAt` (the REPORT's duration), then nothing more for that container. An app with a `null`/`{}`/missing
    * stats entry that `/task` does not yet show as stopped gets no datum (its end is not known yet).
    */
+  /**
+   * The final RunDuration datum (StartedAt → FinishedAt, at FinishedAt) of an app that `/task` shows as ended, if it
+   * was not emitted yet; for the shutdown, when the app's end is learned from the last `/task` read and no new
+   * stats sample follows.
+   */
+  finalRunDuration(task: TmdeTask | undefined, selfName: string | undefined): Datum | undefined {
+    if (!this.opts.runDuration) return undefined;
+    const app = findAppContainer(task, this.opts.appContainer, selfName);
+    if (!app || parseTimestampMs(app.FinishedAt) === undefined) return undefined;
+    const rd = this.runDuration(task, {}, selfName);
+    return rd && { name: 'RunDuration', unit: 'Seconds', value: rd.value, timestampMs: rd.timestampMs, dimensions: this.taskDimensions(task) };
+  }
+
   private runDuration(task: TmdeTask | undefined, stats: TaskStats, selfName: string | undefined):
     { value: number; timestampMs: number } | undefined {
     const app = findAppContainer(task, this.opts.appContainer, selfName);

@@ -290,6 +290,12 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
     expect(j.durationSeconds).toBeCloseTo(3602, 3); // StartedAt → FinishedAt, not → the shutdown
     expect(agent.reportText()).toMatch(/\tDuration: 3602\.0 s\tApp Exit Code: 137\tMax Memory Used: /);
     expect(agent.reportText()).not.toContain('still running');
+    // RunDuration agrees with the REPORT: its last datum, at FinishedAt, is the same 3602 s (before: 3600 − 10, 3600).
+    const rd = await series(cw(), `E2E/${id}`, 'RunDuration', 'Seconds', [['ClusterName', cluster], ['TaskDefinitionFamily', task.Family]], endMs - 120_000);
+    expect(rd).toHaveLength(3);
+    expect(rd[0]).toBeCloseTo(3590, 3);
+    expect(rd[1]).toBeCloseTo(3600, 3);
+    expect(rd[2]).toBeCloseTo(3602, 3);
     // The SIGTERM line says which deadline applied: the app was running per the last /task read before SIGTERM.
     expect(agent.logs().find((l) => l.message.startsWith('SIGTERM received'))).toMatchObject({ appRunning: true, shutdownTimeoutMs: 3000 });
   });
