@@ -65,13 +65,16 @@ export interface MonitoringAgentOptions {
    * Hard memory limit of the agent container, MiB, at least 64. Should the agent ever exceed it, only the agent is
    * stopped (it is not essential): the app keeps its memory.
    *
-   * Why at least 64: the agent (Node 22) maps about 57 MiB, mostly node's own code pages, which the kernel keeps
-   * resident under a hard limit. Measured under hard limits: 64 MiB worked in every case (cold start, /proc sampling,
-   * REPORT within 1 s of SIGTERM); 56 MiB degraded (hundreds of major page faults a minute); 48 MiB thrashed; at
-   * 40 MiB it published nothing for minutes and, on SIGTERM, stalled in page faults past its shutdown deadline with
-   * no REPORT. A timer cannot rescue a process stuck in page faults, so lower limits are refused.
+   * Why at least 64: what the agent costs a task is its anonymous memory (about 15 MiB on Node 22 with PutMetricData,
+   * about 10.5 MiB with Embedded Metric Format) plus node's own code pages, which the kernel charges to the container
+   * and keeps resident under a hard limit. Measured in a memory cgroup (agent/README.md, "Benchmark"): at 64 MiB the
+   * agent works (no out-of-memory kill, REPORT within 0.5 s of SIGTERM) but keeps re-reading code pages (330–470
+   * major page faults a minute, about 2 % CPU); at 80–96 MiB it does not page; at 56 MiB it degraded, at 48 MiB it
+   * thrashed, and at 40 MiB it published nothing for minutes and, on SIGTERM, stalled in page faults past its
+   * shutdown deadline with no REPORT. A timer cannot rescue a process stuck in page faults, so lower limits are
+   * refused.
    *
-   * @default 128 (twice the measured minimum: room for the 1 s /proc source and bursts of buffered datums)
+   * @default 128 (no paging, with room for the 1 s /proc source and bursts of buffered datums)
    */
   readonly agentMemoryLimitMiB?: number;
 }

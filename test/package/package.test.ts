@@ -283,12 +283,20 @@ describe('the packed library, installed as users install it', () => {
     expect(resourceTypeCounts(typescriptTemplate)).toMatchObject({
       'AWS::ECS::TaskDefinition': 1,
       'AWS::Scheduler::Schedule': 1,
-      'AWS::CloudWatch::Alarm': 5,
+      // the task's 5, and the 2 of the stack's run-outcome handler
+      'AWS::CloudWatch::Alarm': 7,
       'AWS::CloudWatch::Dashboard': 1,
-      'AWS::Events::Rule': 2,
+      'AWS::Events::Rule': 1,
+      'AWS::Lambda::Function': 1,
+      'AWS::DynamoDB::Table': 1,
     });
     // The agent image is built from the installed package's agent/ directory: Dockerfile and the pre-built bundle.
     expect(stagedAgentAsset(cdkOut)).toEqual(expect.arrayContaining(['Dockerfile', 'dist/agent.js', 'dist/cloudwatch-sdk.js']));
+    // The run-outcome handler's code is the pre-bundled asset shipped in the package (no bundling on the user's side).
+    const handlerAssets = fs.readdirSync(cdkOut).filter((d) => d.startsWith('asset.')
+      && fs.existsSync(path.join(cdkOut, d, 'index.js')) && !fs.existsSync(path.join(cdkOut, d, 'Dockerfile')));
+    expect(handlerAssets).toHaveLength(1);
+    expect(fs.readFileSync(path.join(cdkOut, handlerAssets[0], 'index.js'), 'utf8')).toContain('ConditionalCheckFailed');
   }, 10 * MINUTES);
 
   test('the README\'s Python usage synthesizes the same template from the wheel in a fresh virtualenv', () => {
