@@ -3,7 +3,6 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
@@ -11,12 +10,13 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskRunEvents } from './task-run-events';
-import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
+import { AGENT_CONTAINER_NAME, MonitoringAgent } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 import { TaskDashboard } from '../shared/task-dashboard';
 import { taskSecurityGroup } from '../shared/task-security-group';
 
@@ -106,22 +106,7 @@ export interface ScheduledTaskContainerOptions {
 /**
  * Properties of {@link MonitoredScheduledTask}.
  */
-export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, ScheduledTaskAlarmOptions {
-  /**
-   * Cluster to run the task in. Give `cluster` or `vpc`, not both.
-   *
-   * @default - the stack's default cluster in `vpc` (or in a new VPC when `vpc` is not given either), shared by
-   * every monitored task and aws-ecs-patterns construct of the stack that gives no cluster, as aws-ecs-patterns does
-   */
-  readonly cluster?: ecs.ICluster;
-
-  /**
-   * VPC of the stack's default cluster, used only when `cluster` is not given.
-   *
-   * @default - one new VPC per stack (two AZs, a NAT gateway in each) for the default cluster, when `cluster` is not
-   * given
-   */
-  readonly vpc?: ec2.IVpc;
+export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, ScheduledTaskAlarmOptions {
 
   /**
    * When to run: an EventBridge Scheduler expression, which may carry a time zone, for example
@@ -161,13 +146,6 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
    * @default 512
    */
   readonly memoryLimitMiB?: number;
-
-  /**
-   * Task definition family. Metrics carry it as the `TaskDefinitionFamily` dimension.
-   *
-   * @default - generated from the construct path
-   */
-  readonly family?: string;
 
   /**
    * CPU architecture of the task: X86_64 or ARM64 (Graviton). The bundled agent image is built for the same
@@ -257,13 +235,6 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
   readonly assignPublicIp?: boolean;
 
   /**
-   * Fargate platform version.
-   *
-   * @default FargatePlatformVersion.LATEST
-   */
-  readonly platformVersion?: ecs.FargatePlatformVersion;
-
-  /**
    * How many times EventBridge Scheduler retries a RunTask call that failed (0–185).
    *
    * @default 3
@@ -284,35 +255,6 @@ export interface MonitoredScheduledTaskProps extends MonitoringAgentOptions, Sch
    * @default - a new log group (retained when the stack is deleted), see `logRetention` and `logEncryptionKey`
    */
   readonly logGroup?: logs.ILogGroup;
-
-  /**
-   * Retention of the new log group both containers log to. Only without `logGroup`.
-   *
-   * @default RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * KMS key to encrypt the new log group with (its key policy must allow the CloudWatch Logs service principal).
-   * Only without `logGroup`.
-   *
-   * @default - CloudWatch Logs' own encryption
-   */
-  readonly logEncryptionKey?: kms.IKey;
-
-  /**
-   * Actions of every alarm when it goes into ALARM, for example an SNS topic action.
-   *
-   * @default - no actions: the alarms show on the dashboard and in the console only
-   */
-  readonly alarmActions?: cloudwatch.IAlarmAction[];
-
-  /**
-   * Actions of every alarm when it goes back to OK. Give an empty list for no OK notifications.
-   *
-   * @default - the `alarmActions` (so a notification channel also hears that the problem is over)
-   */
-  readonly okActions?: cloudwatch.IAlarmAction[];
 
   /**
    * Create the CloudWatch dashboard of the task (see TaskDashboard).

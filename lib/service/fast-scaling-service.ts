@@ -6,7 +6,6 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as kms from 'aws-cdk-lib/aws-kms';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import {
@@ -14,12 +13,13 @@ import {
 } from './scaling-steps';
 import { ServiceAlarmOptions, ServiceAlarms } from './service-alarms';
 import { ServiceDashboard } from './service-dashboard';
-import { AGENT_CONTAINER_NAME, MonitoringAgent, MonitoringAgentOptions } from '../agent/monitoring-agent';
+import { AGENT_CONTAINER_NAME, MonitoringAgent } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 
 /**
  * The application container of a {@link FastScalingService}: the options of a scheduled task's container plus
@@ -137,22 +137,7 @@ export interface HighResolutionStepScaling {
 /**
  * Properties of {@link FastScalingService}.
  */
-export interface FastScalingServiceProps extends MonitoringAgentOptions, ServiceAlarmOptions {
-  /**
-   * Cluster to run the service in. Give `cluster` or `vpc`, not both.
-   *
-   * @default - the stack's default cluster in `vpc` (Container Insights on, which the dashboard's task counts need),
-   * shared with every monitored construct and aws-ecs-patterns construct of the stack without a cluster; in a new VPC
-   * when `vpc` is not given either
-   */
-  readonly cluster?: ecs.ICluster;
-
-  /**
-   * VPC for a new cluster, used only when `cluster` is not given.
-   *
-   * @default - a new VPC (two AZs, with NAT gateways) when `cluster` is not given
-   */
-  readonly vpc?: ec2.IVpc;
+export interface FastScalingServiceProps extends MonitoredFargateOptions, ServiceAlarmOptions {
 
   /** The application (web server) container. */
   readonly container: ServiceContainerOptions;
@@ -180,13 +165,6 @@ export interface FastScalingServiceProps extends MonitoringAgentOptions, Service
    * @default - derived from the construct path (stable while the construct keeps its id and place in the tree)
    */
   readonly serviceName?: string;
-
-  /**
-   * Task definition family.
-   *
-   * @default - generated from the construct path
-   */
-  readonly family?: string;
 
   /**
    * Fewest tasks: Application Auto Scaling raises the service to this many when it registers the target, and never
@@ -323,34 +301,6 @@ export interface FastScalingServiceProps extends MonitoringAgentOptions, Service
    * @default - a new security group
    */
   readonly securityGroups?: ec2.ISecurityGroup[];
-
-  /**
-   * Fargate platform version (1.4.0 or later: the agent's 1-second CPU needs `pidMode: task`).
-   *
-   * @default ecs.FargatePlatformVersion.LATEST
-   */
-  readonly platformVersion?: ecs.FargatePlatformVersion;
-
-  /**
-   * Retention of the log group both containers log to.
-   *
-   * @default logs.RetentionDays.ONE_MONTH
-   */
-  readonly logRetention?: logs.RetentionDays;
-
-  /**
-   * KMS key to encrypt the log group with (its key policy must allow the CloudWatch Logs service principal).
-   *
-   * @default - CloudWatch Logs' own encryption
-   */
-  readonly logEncryptionKey?: kms.IKey;
-
-  /**
-   * Actions of the service's alarms (not of the scaling alarms) on ALARM and OK, for example an SNS topic action.
-   *
-   * @default - no actions
-   */
-  readonly alarmActions?: cloudwatch.IAlarmAction[];
 }
 
 const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }];
@@ -563,7 +513,7 @@ export class FastScalingService extends Construct {
     });
     for (const alarm of this.alarms.alarms) {
       alarm.addAlarmAction(...props.alarmActions ?? []);
-      alarm.addOkAction(...props.alarmActions ?? []);
+      alarm.addOkAction(...props.okActions ?? props.alarmActions ?? []);
     }
 
     this.dashboard = new ServiceDashboard(this, 'Dashboard', {

@@ -1,1 +1,2 @@
 export * from './task-dashboard';
+export * from './monitored-fargate-options';

@@ -275,3 +275,21 @@ test('without a cluster, a FastScalingService and a MonitoredScheduledTask share
   t.resourceCountIs('AWS::EC2::VPC', 1);
   t.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
 });
+
+test('okActions are separate from alarmActions on the service alarms; the scaling alarms get neither', () => {
+  const stack = newStack();
+  const page = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:page' }) };
+  const info = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:info' }) };
+  const svc = new FastScalingService(stack, 'Web', { container: { image }, alarmActions: [page], okActions: [info] });
+  const t = Template.fromStack(stack);
+  const byId = t.findResources('AWS::CloudWatch::Alarm');
+  const ids = (alarms: cloudwatch.Alarm[]) => alarms.map((a) => stack.getLogicalId(a.node.defaultChild as any));
+  for (const id of ids(svc.alarms.alarms)) {
+    expect(byId[id].Properties.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
+    expect(byId[id].Properties.OKActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:info']);
+  }
+  expect(svc.alarms.alarms.length).toBeGreaterThan(0);
+  const scaling = Object.keys(byId).filter((id) => !ids(svc.alarms.alarms).includes(id));
+  expect(scaling.length).toBeGreaterThan(0);
+  for (const id of scaling) expect(byId[id].Properties.OKActions).toBeUndefined();
+});
