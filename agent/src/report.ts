@@ -1,26 +1,10 @@
 /** The end-of-task REPORT: task-level figures gathered over the agent's life, printed at SIGTERM. */
 import { findAppContainer, isFiniteNumber, parseTimestampMs, percentOf, secondsBetween, taskMemoryMiB } from './formulas';
 import type { TmdeTask } from './types';
+import type { AgentReportData } from '../../lib/shared/agent-report';
 
-export interface ReportData {
-  taskArn: string | null;
-  appContainer: string | null;
-  appExitCode: number | null;
-  /**
-   * true: the app container was still running (no `FinishedAt`, not STOPPED) in the last `/task` read at the agent's
-   * shutdown: ECS stops the agent before the app (it reverses `dependsOn`), so there is no exit code yet and the
-   * duration runs to the agent's shutdown. false: it had ended. null: no app container known.
-   */
-  appRunningAtShutdown: boolean | null;
-  durationSeconds: number | null;
-  maxMemoryUsedMiB: number | null;
-  memoryLimitMiB: number | null;
-  maxMemoryUtilizationPercent: number | null;
-  cpuAverageUtilizationPercent: number | null;
-  cpuMaxUtilizationPercent: number | null;
-  samples: number;
-  memorySource: 'tmde' | 'procfs';
-}
+/** The REPORT's figures: one shape shared with the run-outcome handler that reads them (lib/shared/agent-report.ts). */
+export type ReportData = AgentReportData;
 
 export class ReportTracker {
   private task?: TmdeTask;

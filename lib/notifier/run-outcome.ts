@@ -1,5 +1,6 @@
 // The run-outcome judgement and the Slack message, free of AWS and CDK imports: the Lambda bundles this file and
 // tests call it directly. Not part of the jsii API.
+import type { AgentReportData } from '../shared/agent-report';
 import { smallestFargateSize } from '../shared/fargate-sizes';
 
 /** Per-task configuration, carried in the EventBridge rule target's input next to the event's `detail`. */
@@ -44,22 +45,9 @@ export interface TaskStateDetail {
   containers?: Array<{ name?: string; exitCode?: number | null; reason?: string; lastStatus?: string }>;
 }
 
-/** The agent's end-of-task REPORT line (agent/src/report.ts). */
-export interface AgentReport {
+/** The agent's end-of-task REPORT line, as parsed from its log stream. */
+export interface AgentReport extends AgentReportData {
   type: 'REPORT';
-  taskArn: string | null;
-  appContainer: string | null;
-  appExitCode: number | null;
-  durationSeconds: number | null;
-  maxMemoryUsedMiB: number | null;
-  memoryLimitMiB: number | null;
-  maxMemoryUtilizationPercent: number | null;
-  cpuAverageUtilizationPercent: number | null;
-  cpuMaxUtilizationPercent: number | null;
-  samples: number;
-  memorySource?: string;
-  /** Set by newer agents: the app was still running when the agent stopped (its figures end there). */
-  appRunningAtShutdown?: boolean;
 }
 
 export type OutcomeKind = 'SUCCEEDED' | 'FAILED' | 'FAILED_TO_START' | 'INTERRUPTED';

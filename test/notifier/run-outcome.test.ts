@@ -1,4 +1,4 @@
-import { buildMessage, judge, rightSize, runDurationSeconds } from '../../lib/notifier/run-outcome';
+import { AgentReport, buildMessage, judge, rightSize, runDurationSeconds } from '../../lib/notifier/run-outcome';
 import { smallestFargateSize } from '../../lib/shared/fargate-sizes';
 
 const cfg = {
@@ -12,11 +12,13 @@ const cfg = {
   memoryMiB: 512,
   headroomPercent: 20,
 };
-const report = (over: object = {}) => ({
+const report = (over: object = {}): AgentReport => ({
   type: 'REPORT' as const,
   taskArn: null,
   appContainer: 'app',
   appExitCode: 0,
+  appRunningAtShutdown: false,
+  memorySource: 'tmde',
   durationSeconds: 1,
   maxMemoryUsedMiB: 100,
   memoryLimitMiB: 512,

@@ -6,6 +6,7 @@ import * as path from 'node:path';
 import { CloudWatchLogsClient, CreateLogGroupCommand, CreateLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { formatReport, ReportData } from '../../agent/src/report';
 import { motoUrl } from '../support/moto';
 
 export const ROOT = path.join(__dirname, '..', '..');
@@ -59,12 +60,13 @@ export async function createLogs(streams: Record<string, string[]>): Promise<str
   return group;
 }
 
-export function reportLine(taskArn: string, figures: Partial<Record<string, unknown>>): string {
-  return JSON.stringify({
-    type: 'REPORT',
+export function reportLine(taskArn: string, figures: Partial<ReportData>): string {
+  // The JSON line exactly as the agent prints it (its own formatter), so the handler is tested on the real contract.
+  return formatReport({
     taskArn,
     appContainer: 'app',
     appExitCode: 0,
+    appRunningAtShutdown: false,
     durationSeconds: 60,
     maxMemoryUsedMiB: 100,
     memoryLimitMiB: 1024,
@@ -74,7 +76,7 @@ export function reportLine(taskArn: string, figures: Partial<Record<string, unkn
     samples: 6,
     memorySource: 'tmde',
     ...figures,
-  });
+  })[1];
 }
 
 /** Loads a fixture event: JSON, a Python dict literal (through Python's own parser), or the doc snippet with `...`. */
