@@ -200,6 +200,12 @@ export class MonitoringAgent extends Construct {
       container: props.appContainer,
       condition: ecs.ContainerDependencyCondition.START,
     });
+    // The agent logs with awslogs (and by default its image is an ECR asset), so the task has an execution role, to
+    // which ECS grants ecr:GetAuthorizationToken: cdk-nag finding acknowledged with why.
+    Validations.of(props.taskDefinition.obtainExecutionRole()).acknowledge({
+      id: 'AwsSolutions-IAM5[Resource::*]',
+      reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
+    });
 
     if (publisher.name === 'cloudwatch') {
       props.taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({

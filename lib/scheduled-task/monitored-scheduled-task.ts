@@ -13,6 +13,7 @@ import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME, MonitoringAgent } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
+import { addAlarmActions } from '../shared/alarm-actions';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
@@ -448,11 +449,6 @@ export class MonitoredScheduledTask extends Construct {
     });
     if (props.propagateTags || props.tags) this.acknowledgeTagResource();
 
-    const executionRole = this.taskDefinition.obtainExecutionRole();
-    Validations.of(executionRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
-    });
 
     // The stack's run-outcome handler (created by the first task, with its log settings); it shares the alarm and OK actions.
     const handler = RunOutcomeHandler.of(this, {
@@ -493,10 +489,7 @@ export class MonitoredScheduledTask extends Construct {
       enableScheduleFailedAlarm: props.enableScheduleFailedAlarm,
       enableMissedRunAlarm: props.enableMissedRunAlarm,
     });
-    for (const alarm of this.alarms.alarms) {
-      alarm.addAlarmAction(...props.alarmActions ?? []);
-      alarm.addOkAction(...props.okActions ?? props.alarmActions ?? []);
-    }
+    addAlarmActions(this.alarms.alarms, props);
 
     if (props.createDashboard ?? true) {
       this.dashboard = new TaskDashboard(this, 'Dashboard', {

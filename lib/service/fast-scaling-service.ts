@@ -16,6 +16,7 @@ import { ServiceDashboard } from './service-dashboard';
 import { AGENT_CONTAINER_NAME, MonitoringAgent } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
+import { addAlarmActions } from '../shared/alarm-actions';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster } from '../shared/default-cluster';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
@@ -511,10 +512,7 @@ export class FastScalingService extends Construct {
       http5xxThresholdPercent: props.http5xxThresholdPercent,
       responseTimeThreshold: props.responseTimeThreshold,
     });
-    for (const alarm of this.alarms.alarms) {
-      alarm.addAlarmAction(...props.alarmActions ?? []);
-      alarm.addOkAction(...props.okActions ?? props.alarmActions ?? []);
-    }
+    addAlarmActions(this.alarms.alarms, props);
 
     this.dashboard = new ServiceDashboard(this, 'Dashboard', {
       taskMetrics: this.taskMetrics,
@@ -629,11 +627,6 @@ export class FastScalingService extends Construct {
   }
 
   private acknowledgeNagFindings(publicLoadBalancer: boolean): void {
-    const executionRole = this.taskDefinition.obtainExecutionRole();
-    Validations.of(executionRole).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason: 'ecr:GetAuthorizationToken, granted by ECS to pull the agent image, supports no resource-level permissions.',
-    });
     if (publicLoadBalancer) {
       Validations.of(this.loadBalancer).acknowledge({
         id: 'AwsSolutions-EC23',
