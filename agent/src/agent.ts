@@ -218,8 +218,7 @@ export class Agent {
    * stopped, since a stopped container's stats entry triggers a re-read).
    */
   shutdownTimeoutMs(): number {
-    const running = this.report.appRunning(this.selfName);
-    return running ? Math.min(this.cfg.shutdownTimeoutMs, this.cfg.shutdownTimeoutAppRunningMs) : this.cfg.shutdownTimeoutMs;
+    return this.appRunning() ? Math.min(this.cfg.shutdownTimeoutMs, this.cfg.shutdownTimeoutAppRunningMs) : this.cfg.shutdownTimeoutMs;
   }
 
   /** Whether the app container runs per the last `/task` read (undefined: unknown). */

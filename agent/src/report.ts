@@ -1,6 +1,6 @@
 /** The end-of-task REPORT: task-level figures gathered over the agent's life, printed at SIGTERM. */
 import { findAppContainer, isFiniteNumber, parseTimestampMs, percentOf, secondsBetween, taskMemoryMiB } from './formulas';
-import type { TmdeTask } from './types';
+import type { TmdeContainer, TmdeTask } from './types';
 import type { AgentReportData } from '../../lib/shared/agent-report';
 
 /** The REPORT's figures: one shape shared with the run-outcome handler that reads them (lib/shared/agent-report.ts). */
@@ -44,14 +44,12 @@ export class ReportTracker {
 
   /** Whether the app container is running per the last `/task` read: undefined when no app container is known. */
   appRunning(selfName: string | undefined): boolean | undefined {
-    const app = findAppContainer(this.task, this.appName, selfName);
-    if (!app) return undefined;
-    return parseTimestampMs(app.FinishedAt) === undefined && app.KnownStatus !== 'STOPPED';
+    return isRunning(findAppContainer(this.task, this.appName, selfName));
   }
 
   data(selfName: string | undefined, nowMs: number): ReportData {
     const app = findAppContainer(this.task, this.appName, selfName);
-    const running = this.appRunning(selfName);
+    const running = isRunning(app);
     const started = parseTimestampMs(app?.StartedAt);
     const finished = parseTimestampMs(app?.FinishedAt);
     // Still running at the agent's shutdown: the run so far, to now. Ended: to FinishedAt.
@@ -76,6 +74,12 @@ export class ReportTracker {
       memorySource: useProcfs ? 'procfs' : 'tmde',
     };
   }
+}
+
+/** Running per `/task`: no `FinishedAt` and not STOPPED; undefined when there is no app container. */
+function isRunning(app: TmdeContainer | undefined): boolean | undefined {
+  if (!app) return undefined;
+  return parseTimestampMs(app.FinishedAt) === undefined && app.KnownStatus !== 'STOPPED';
 }
 
 function round(v: number | undefined, digits: number): number | null {

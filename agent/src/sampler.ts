@@ -158,54 +158,49 @@ export class Sampler {
         datums.push({ name: 'MemoryUtilization', unit: 'Percent', value: pct, timestampMs: latestRead, dimensions: baseDims });
       }
     }
-    if (this.opts.runDuration) {
-      const rd = this.runDuration(task, stats, selfName);
-      if (rd) {
-        sample.runDurationSeconds = rd.value;
-        datums.push({ name: 'RunDuration', unit: 'Seconds', value: rd.value, timestampMs: rd.timestampMs, dimensions: baseDims });
-      }
+    const rd = this.runDurationDatum(task, stats, selfName, baseDims);
+    if (rd) {
+      sample.runDurationSeconds = rd.value;
+      datums.push(rd);
     }
     return { task: sample, datums: datums.filter((d) => Number.isFinite(d.value) && Number.isFinite(d.timestampMs)), resets };
+  }
+
+  /**
+   * The final RunDuration datum (StartedAt → FinishedAt, at FinishedAt) of an app that `/task` shows as ended, if it
+   * was not emitted yet; for the shutdown, when the app's end is learned from the last `/task` read and no new
+   * stats sample follows. (With no stats, a running app gets no datum.)
+   */
+  finalRunDuration(task: TmdeTask | undefined, selfName: string | undefined): Datum | undefined {
+    return this.runDurationDatum(task, {}, selfName, this.taskDimensions(task));
   }
 
   /**
    * RunDuration for this sample, or undefined. While the app container runs: its `StartedAt` → its own stats `read`
    * (not another container's: after the app exits, the agent's samples go on). Once `/task` says it has ended
    * (`FinishedAt` set, or `KnownStatus` STOPPED): one last datum, `StartedAt` → `FinishedAt` timestamped at
-   * `FinishedAt` (the REPORT's duration), then nothing more for that container. An app with a `null`/`{}`/missing
+   * `FinishedAt` (the REPORT's duration), then nothing more for that run. An app with a `null`/`{}`/missing
    * stats entry that `/task` does not yet show as stopped gets no datum (its end is not known yet).
    */
-  /**
-   * The final RunDuration datum (StartedAt → FinishedAt, at FinishedAt) of an app that `/task` shows as ended, if it
-   * was not emitted yet; for the shutdown, when the app's end is learned from the last `/task` read and no new
-   * stats sample follows.
-   */
-  finalRunDuration(task: TmdeTask | undefined, selfName: string | undefined): Datum | undefined {
+  private runDurationDatum(task: TmdeTask | undefined, stats: TaskStats, selfName: string | undefined,
+    dimensions: Array<[string, string]>): Datum | undefined {
     if (!this.opts.runDuration) return undefined;
-    const app = findAppContainer(task, this.opts.appContainer, selfName);
-    if (!app || parseTimestampMs(app.FinishedAt) === undefined) return undefined;
-    const rd = this.runDuration(task, {}, selfName);
-    return rd && { name: 'RunDuration', unit: 'Seconds', value: rd.value, timestampMs: rd.timestampMs, dimensions: this.taskDimensions(task) };
-  }
-
-  private runDuration(task: TmdeTask | undefined, stats: TaskStats, selfName: string | undefined):
-    { value: number; timestampMs: number } | undefined {
     const app = findAppContainer(task, this.opts.appContainer, selfName);
     const started = parseTimestampMs(app?.StartedAt);
     if (!app || started === undefined) return undefined;
+    const datum = (value: number | undefined, timestampMs: number | undefined): Datum | undefined =>
+      value === undefined || timestampMs === undefined ? undefined : { name: 'RunDuration', unit: 'Seconds', value, timestampMs, dimensions };
     const finished = parseTimestampMs(app.FinishedAt);
     if (finished !== undefined || app.KnownStatus === 'STOPPED') {
       const key = `${app.DockerId ?? app.Name}|${app.StartedAt}`;
       if (finished === undefined || this.finalRunDurationFor === key) return undefined;
-      const secs = secondsBetween(started, finished);
-      if (secs === undefined) return undefined;
-      this.finalRunDurationFor = key;
-      return { value: secs, timestampMs: finished };
+      const final = datum(secondsBetween(started, finished), finished);
+      if (final) this.finalRunDurationFor = key;
+      return final;
     }
     const entry = typeof app.DockerId === 'string' ? (stats as Record<string, unknown>)[app.DockerId] : undefined;
     if (!isStatsEntry(entry)) return undefined;
     const read = parseTimestampMs(entry.read);
-    const secs = secondsBetween(started, read);
-    return secs === undefined ? undefined : { value: secs, timestampMs: read! };
+    return datum(secondsBetween(started, read), read);
   }
 }
