@@ -3,7 +3,7 @@
 // posts one Slack message per task stop. See lib/notifier/run-outcome-handler.ts for the wiring.
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AgentReport, buildMessage, judge, Outcome, RunOutcomeConfig, SlackMessage, TaskStateDetail } from './run-outcome';
 
@@ -48,12 +48,18 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
   const cfg = input.config!;
   const outcome = judge(detail, cfg.appContainer);
   const token = `${started}-${Math.random().toString(36).slice(2)}`;
-  if (!(await claim(detail.taskArn!, token))) {
+  const claimed = await claim(detail.taskArn!, token);
+  if (!claimed) {
     log('INFO', 'duplicate: this task stop was already handled', { taskArn: detail.taskArn });
     return { result: 'duplicate' };
   }
+  // A retry after a failed post finds the metrics already published: they count each task stop once.
+  let metricsPublished = claimed.metricsPublished;
   try {
-    await publishMetrics(cfg, outcome);
+    if (!metricsPublished) {
+      await publishMetrics(cfg, outcome);
+      metricsPublished = true;
+    }
     let posted = 'no-slack';
     const wantSlack = cfg.failureWebhookSecretArn && cfg.successWebhookSecretArn
       && (outcome.kind !== 'SUCCEEDED' || cfg.notifySuccess !== false);
@@ -68,9 +74,9 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
     log('INFO', 'handled', { taskArn: detail.taskArn, outcome: outcome.kind, summary: outcome.summary, slack: posted });
     return { result: 'handled', outcome: outcome.kind, slack: posted };
   } catch (e) {
-    // Release the claim so Lambda's retry (or a duplicate delivery) can try again: a lost message is worse than
-    // a second count of Runs (the alarms test "at least one" / "less than one").
-    await release(detail.taskArn!, token).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
+    // Hand the claim back (state RETRY, remembering whether the metrics went out) so Lambda's retry or a duplicate
+    // delivery can post: a lost message is worse than a retry.
+    await release(detail.taskArn!, token, metricsPublished).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
     log('ERROR', `failed, will be retried: ${String((e as Error)?.message ?? e)}`, { taskArn: detail.taskArn });
     throw e;
   }
@@ -97,26 +103,33 @@ function truncate(s: string, n: number): string {
 
 // ---- at most one message per task stop: a conditional claim in DynamoDB ----
 
-async function claim(taskArn: string, token: string): Promise<boolean> {
+/**
+ * Claims the task stop: new, handed back by a failed invocation (RETRY), or claimed by one that died without handing
+ * it back (a stale CLAIMED). Returns whether the run's metrics were already published, or undefined when another
+ * invocation holds or has finished it.
+ */
+async function claim(taskArn: string, token: string): Promise<{ metricsPublished: boolean } | undefined> {
   const now = Date.now();
   try {
-    await dynamodb.send(new PutItemCommand({
+    const res = await dynamodb.send(new UpdateItemCommand({
       TableName: TABLE,
-      Item: {
-        taskArn: { S: taskArn },
-        state: { S: 'CLAIMED' },
-        token: { S: token },
-        claimedAt: { N: String(now) },
-        expiresAt: { N: String(Math.floor(now / 1000) + DEDUP_TTL_SECONDS) },
+      Key: { taskArn: { S: taskArn } },
+      UpdateExpression: 'SET #s = :claimed, #t = :token, claimedAt = :now, expiresAt = if_not_exists(expiresAt, :expires)',
+      ConditionExpression: 'attribute_not_exists(taskArn) OR #s = :retry OR (#s = :claimed AND claimedAt < :stale)',
+      ExpressionAttributeNames: { '#s': 'state', '#t': 'token' },
+      ExpressionAttributeValues: {
+        ':claimed': { S: 'CLAIMED' },
+        ':retry': { S: 'RETRY' },
+        ':token': { S: token },
+        ':now': { N: String(now) },
+        ':expires': { N: String(Math.floor(now / 1000) + DEDUP_TTL_SECONDS) },
+        ':stale': { N: String(now - CLAIM_LEASE_MS) },
       },
-      // New, or claimed by an invocation that died without releasing it.
-      ConditionExpression: 'attribute_not_exists(taskArn) OR (#s = :claimed AND claimedAt < :stale)',
-      ExpressionAttributeNames: { '#s': 'state' },
-      ExpressionAttributeValues: { ':claimed': { S: 'CLAIMED' }, ':stale': { N: String(now - CLAIM_LEASE_MS) } },
+      ReturnValues: 'ALL_NEW',
     }));
-    return true;
+    return { metricsPublished: res.Attributes?.metricsPublished?.BOOL === true };
   } catch (e) {
-    if (e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException') return false;
+    if (e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException') return undefined;
     throw e;
   }
 }
@@ -132,13 +145,14 @@ async function markDone(taskArn: string, token: string, outcome: Outcome, slack:
   }));
 }
 
-async function release(taskArn: string, token: string): Promise<void> {
-  await dynamodb.send(new DeleteItemCommand({
+async function release(taskArn: string, token: string, metricsPublished: boolean): Promise<void> {
+  await dynamodb.send(new UpdateItemCommand({
     TableName: TABLE,
     Key: { taskArn: { S: taskArn } },
+    UpdateExpression: 'SET #s = :retry, metricsPublished = :published REMOVE #t',
     ConditionExpression: '#t = :token',
-    ExpressionAttributeNames: { '#t': 'token' },
-    ExpressionAttributeValues: { ':token': { S: token } },
+    ExpressionAttributeNames: { '#s': 'state', '#t': 'token' },
+    ExpressionAttributeValues: { ':retry': { S: 'RETRY' }, ':published': { BOOL: metricsPublished }, ':token': { S: token } },
   }));
 }
 

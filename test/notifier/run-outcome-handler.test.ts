@@ -304,6 +304,22 @@ test('REPORT that reaches the log after the event is still found within the wait
   await logsClient.send(new DeleteLogStreamCommand({ logGroupName: group, logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}` }));
 });
 
+/** Sums of Runs, FailedRuns and InterruptedRuns in the last hour for the task of `cfg`. */
+async function runSums(cfg: { namespace: string; clusterName: string }): Promise<number[]> {
+  const cw = new CloudWatchClient(awsConfig());
+  const dims = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: 'nightly-batch' }];
+  const query = (id: string, MetricName: string) => ({
+    Id: id, MetricStat: { Metric: { Namespace: cfg.namespace, MetricName, Dimensions: dims }, Period: 3600, Stat: 'Sum' },
+  });
+  const res = await cw.send(new GetMetricDataCommand({
+    StartTime: new Date(Date.now() - 3600_000),
+    EndTime: new Date(Date.now() + 3600_000),
+    MetricDataQueries: [query('runs', 'Runs'), query('failed', 'FailedRuns'), query('interrupted', 'InterruptedRuns')],
+  }));
+  const sum = (id: string) => (res.MetricDataResults ?? []).find((r) => r.Id === id)!.Values!.reduce((a, b) => a + b, 0);
+  return [sum('runs'), sum('failed'), sum('interrupted')];
+}
+
 test('Runs, FailedRuns and InterruptedRuns are published per task stop, in the task\'s namespace with its dimensions', async () => {
   const table = await createTable();
   const group = await createLogs({});
@@ -316,18 +332,21 @@ test('Runs, FailedRuns and InterruptedRuns are published per task stop, in the t
   ];
   const run = await runHandler([...details, details[0]].map((detail) => ({ detail, config: cfg })), env(table));
   expect(run.results.map((r) => r.outcome ?? r.result)).toEqual(['FAILED', 'SUCCEEDED', 'INTERRUPTED', 'duplicate']);
-  const cw = new CloudWatchClient(awsConfig());
-  const dims = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: 'nightly-batch' }];
-  const query = (id: string, MetricName: string) => ({
-    Id: id, MetricStat: { Metric: { Namespace: cfg.namespace, MetricName, Dimensions: dims }, Period: 3600, Stat: 'Sum' },
-  });
-  const res = await cw.send(new GetMetricDataCommand({
-    StartTime: new Date(Date.now() - 3600_000),
-    EndTime: new Date(Date.now() + 3600_000),
-    MetricDataQueries: [query('runs', 'Runs'), query('failed', 'FailedRuns'), query('interrupted', 'InterruptedRuns')],
-  }));
-  const sum = (id: string) => (res.MetricDataResults ?? []).find((r) => r.Id === id)!.Values!.reduce((a, b) => a + b, 0);
-  expect([sum('runs'), sum('failed'), sum('interrupted')]).toEqual([3, 1, 1]);
+  expect(await runSums(cfg)).toEqual([3, 1, 1]);
+});
+
+test('a failed post and its retry count the task stop once in Runs and FailedRuns, and post once', async () => {
+  const table = await createTable();
+  // A cluster name of its own (moto's GetMetricData ignores the namespace).
+  const cfg = config(await createLogs({}), { clusterName: unique('cluster') });
+  slack.script('/failure', { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 }, { status: 500 });
+  const input = { detail: stopped(), config: cfg };
+  const first = await runHandler([input], env(table, { TEST_REMAINING_MS: '9000' }));
+  expect(first.results[0].error).toMatch(/Slack did not accept the message/);
+  slack.script('/failure');
+  const retry = await runHandler([input, input], env(table));
+  expect(retry.results.map((r) => r.result)).toEqual(['handled', 'duplicate']);
+  expect(await runSums(cfg)).toEqual([1, 1, 0]);
 });
 
 test('the synthesized rule target input, filled in as EventBridge does, is what the handler reads', async () => {
