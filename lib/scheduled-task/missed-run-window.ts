@@ -123,18 +123,18 @@ function parseField(field: string, min: number, max: number, names: string[] = [
   return out;
 }
 
-type DayMatcher = (year: number, month: number, day: number, weekday: number, daysInMonth: number) => boolean;
+type DayMatcher = (day: number, weekday: number, daysInMonth: number) => boolean;
 
 function dayOfMonthMatcher(field: string): DayMatcher {
   if (field === '?' || field === '*') return () => true;
-  if (field === 'L') return (_y, _m, d, _w, dim) => d === dim;
+  if (field === 'L') return (d, _w, dim) => d === dim;
   const w = /^(\d+)W$/.exec(field);
   if (w) {
     const target = Number(w[1]);
-    return (_y, _m, d, wd, dim) => d === nearestWeekday(target, dim, (day) => (wd + day - d + 700) % 7);
+    return (d, wd, dim) => d === nearestWeekday(target, dim, (day) => (wd + day - d + 700) % 7);
   }
   const set = parseField(field, 1, 31);
-  return (_y, _m, d) => set.has(d);
+  return (d) => set.has(d);
 }
 
 /** The weekday nearest to `target` in the month (W): never crosses into another month. */
@@ -151,20 +151,20 @@ function dayOfWeekMatcher(field: string): DayMatcher {
   const last = /^([1-7]|[A-Z]{3})L$/i.exec(field);
   if (last) {
     const target = parseField(last[1], 1, 7, WEEKDAYS).values().next().value! - 1;
-    return (_y, _m, d, wd, dim) => wd === target && d + 7 > dim;
+    return (d, wd, dim) => wd === target && d + 7 > dim;
   }
   const nth = /^([1-7]|[A-Z]{3})#([1-5])$/i.exec(field);
   if (nth) {
     const target = parseField(nth[1], 1, 7, WEEKDAYS).values().next().value! - 1;
     const n = Number(nth[2]);
-    return (_y, _m, d, wd) => wd === target && Math.ceil(d / 7) === n;
+    return (d, wd) => wd === target && Math.ceil(d / 7) === n;
   }
   const set = parseField(field, 1, 7, WEEKDAYS);
-  return (_y, _m, _d, wd) => set.has(wd + 1);
+  return (_d, wd) => set.has(wd + 1);
 }
 
-/** UTC offset (ms) of `zone` at the instant `utcMs`. */
-function offsetAt(_zone: string, utcMs: number, fmt: Intl.DateTimeFormat): number {
+/** UTC offset (ms), at the instant `utcMs`, of the time zone `fmt` formats in. */
+function offsetAt(utcMs: number, fmt: Intl.DateTimeFormat): number {
   const p: Record<string, number> = {};
   for (const part of fmt.formatToParts(new Date(utcMs))) if (part.type !== 'literal') p[part.type] = Number(part.value);
   const asUtc = Date.UTC(p.year, p.month - 1, p.day, p.hour === 24 ? 0 : p.hour, p.minute, p.second);
@@ -172,15 +172,15 @@ function offsetAt(_zone: string, utcMs: number, fmt: Intl.DateTimeFormat): numbe
 }
 
 /**
- * UTC instant of a local wall time in `zone`, or undefined when that time does not exist (spring forward: EventBridge
+ * UTC instant of a local wall time in the time zone of `fmt`, or undefined when that time does not exist (spring forward: EventBridge
  * Scheduler skips it). An ambiguous time (fall back) maps to its first occurrence (Scheduler runs it once).
  */
-function localToUtc(zone: string, fmt: Intl.DateTimeFormat, y: number, mo: number, d: number, h: number, mi: number): number | undefined {
+function localToUtc(fmt: Intl.DateTimeFormat, y: number, mo: number, d: number, h: number, mi: number): number | undefined {
   const wall = Date.UTC(y, mo - 1, d, h, mi);
   const candidates = new Set<number>();
   for (const probe of [wall - 14 * 3600_000, wall + 14 * 3600_000, wall]) {
-    const t = wall - offsetAt(zone, probe, fmt);
-    if (t + offsetAt(zone, t, fmt) === wall) candidates.add(t);
+    const t = wall - offsetAt(probe, fmt);
+    if (t + offsetAt(t, fmt) === wall) candidates.add(t);
   }
   if (candidates.size === 0) return undefined;
   return Math.min(...candidates);
@@ -230,15 +230,15 @@ export function cronFireTimes(body: string, zone: string, startYear = new Date()
       const dim = new Date(Date.UTC(year, month, 0)).getUTCDate();
       for (let day = 1; day <= dim; day++) {
         const weekday = new Date(Date.UTC(year, month - 1, day)).getUTCDay();
-        if (!dom(year, month, day, weekday, dim) || !dow(year, month, day, weekday, dim)) continue;
+        if (!dom(day, weekday, dim) || !dow(day, weekday, dim)) continue;
         // One offset for the whole local day unless it changes within the day (DST): then convert each time.
         const noon = Date.UTC(year, month - 1, day, 12);
-        const offset = offsetAt(zone, noon - offsetAt(zone, noon, fmt), fmt);
-        const uniform = offsetAt(zone, Date.UTC(year, month - 1, day, 0) - offset, fmt) === offset
-          && offsetAt(zone, Date.UTC(year, month - 1, day, 23, 59) - offset, fmt) === offset;
+        const offset = offsetAt(noon - offsetAt(noon, fmt), fmt);
+        const uniform = offsetAt(Date.UTC(year, month - 1, day, 0) - offset, fmt) === offset
+          && offsetAt(Date.UTC(year, month - 1, day, 23, 59) - offset, fmt) === offset;
         for (const h of hours) {
           for (const mi of minutes) {
-            const t = uniform ? Date.UTC(year, month - 1, day, h, mi) - offset : localToUtc(zone, fmt, year, month, day, h, mi);
+            const t = uniform ? Date.UTC(year, month - 1, day, h, mi) - offset : localToUtc(fmt, year, month, day, h, mi);
             if (t !== undefined) times.push(t);
           }
         }
