@@ -36,10 +36,74 @@ export interface ServiceContainerOptions extends ScheduledTaskContainerOptions {
 }
 
 /**
+ * How a step-scaling pair reacts: the adjustment types, alarm periods, evaluation periods and cooldowns of its
+ * scale-out and scale-in policies. Shared by {@link FastScalingServiceProps} (its CPU scaling) and
+ * {@link HighResolutionStepScalingOptions} (scaling on another metric).
+ */
+export interface StepScalingTimingOptions {
+  /**
+   * How `change` of `scaleOutSteps` is read.
+   *
+   * @default appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY (at least 1 task added)
+   */
+  readonly scaleOutAdjustmentType?: appscaling.AdjustmentType;
+
+  /**
+   * Period of the scale-out alarm: 10 or 30 seconds (high-resolution alarm) or whole minutes.
+   *
+   * @default Duration.seconds(10)
+   */
+  readonly scaleOutPeriod?: Duration;
+
+  /**
+   * Consecutive breaching periods before scaling out (period × this ≤ 1 day).
+   *
+   * @default 1 (one 10 s period averages about 10 one-second datapoints per task)
+   */
+  readonly scaleOutEvaluationPeriods?: number;
+
+  /**
+   * Scale-out cooldown.
+   *
+   * @default Duration.seconds(90) (a Fargate task start, two health checks and the metric's delay: the tasks a step
+   * added take load before the same step may add more; shorter makes a saturated service double twice)
+   */
+  readonly scaleOutCooldown?: Duration;
+
+  /**
+   * How `change` of the scale-in steps is read.
+   *
+   * @default appscaling.AdjustmentType.CHANGE_IN_CAPACITY
+   */
+  readonly scaleInAdjustmentType?: appscaling.AdjustmentType;
+
+  /**
+   * Period of the scale-in alarm: 10 or 30 seconds or whole minutes.
+   *
+   * @default Duration.minutes(1)
+   */
+  readonly scaleInPeriod?: Duration;
+
+  /**
+   * Consecutive periods below the scale-in threshold before scaling in (period × this ≤ 1 day).
+   *
+   * @default 5 (five minutes)
+   */
+  readonly scaleInEvaluationPeriods?: number;
+
+  /**
+   * Scale-in cooldown.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly scaleInCooldown?: Duration;
+}
+
+/**
  * Step scaling on one metric: a fast scale-out alarm and, optionally, a slow scale-in alarm.
  * Used by {@link FastScalingService.scaleOnHighResolutionMetric}.
  */
-export interface HighResolutionStepScalingOptions {
+export interface HighResolutionStepScalingOptions extends StepScalingTimingOptions {
   /**
    * The metric. Its statistic is kept; its period is replaced by `scaleOutPeriod` (and `scaleInPeriod`) when it is
    * a `Metric` or `MathExpression` (other `IMetric` implementations are used as they are). Give a metric published
@@ -54,34 +118,6 @@ export interface HighResolutionStepScalingOptions {
   readonly scaleOutSteps: appscaling.ScalingInterval[];
 
   /**
-   * How `change` of the scale-out steps is read.
-   *
-   * @default appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY (with at least 1 task added)
-   */
-  readonly scaleOutAdjustmentType?: appscaling.AdjustmentType;
-
-  /**
-   * Period of the scale-out alarm: 10 or 30 seconds (high-resolution alarm) or a whole number of minutes.
-   *
-   * @default Duration.seconds(10)
-   */
-  readonly scaleOutPeriod?: Duration;
-
-  /**
-   * Consecutive periods that must breach before scaling out (period × this ≤ 1 day).
-   *
-   * @default 1
-   */
-  readonly scaleOutEvaluationPeriods?: number;
-
-  /**
-   * Scale-out cooldown: after a scale-out, another one adds only what a larger step asks beyond the first.
-   *
-   * @default Duration.seconds(90)
-   */
-  readonly scaleOutCooldown?: Duration;
-
-  /**
    * Scale-in steps in descending order: every step has `upper`; each step's `lower` equals the next step's `upper`;
    * only the last has no `lower`; `change` is negative. The first `upper` is the alarm threshold.
    *
@@ -89,33 +125,6 @@ export interface HighResolutionStepScalingOptions {
    */
   readonly scaleInSteps?: appscaling.ScalingInterval[];
 
-  /**
-   * How `change` of the scale-in steps is read.
-   *
-   * @default appscaling.AdjustmentType.CHANGE_IN_CAPACITY
-   */
-  readonly scaleInAdjustmentType?: appscaling.AdjustmentType;
-
-  /**
-   * Period of the scale-in alarm (10 s, 30 s or whole minutes).
-   *
-   * @default Duration.minutes(1)
-   */
-  readonly scaleInPeriod?: Duration;
-
-  /**
-   * Consecutive periods below the threshold before scaling in.
-   *
-   * @default 5
-   */
-  readonly scaleInEvaluationPeriods?: number;
-
-  /**
-   * Scale-in cooldown: no further scale-in until it has passed.
-   *
-   * @default Duration.minutes(5)
-   */
-  readonly scaleInCooldown?: Duration;
 }
 
 /**
@@ -138,7 +147,7 @@ export interface HighResolutionStepScaling {
 /**
  * Properties of {@link FastScalingService}.
  */
-export interface FastScalingServiceProps extends MonitoredFargateOptions, ServiceAlarmOptions {
+export interface FastScalingServiceProps extends MonitoredFargateOptions, ServiceAlarmOptions, StepScalingTimingOptions {
 
   /** The application (web server) container. */
   readonly container: ServiceContainerOptions;
@@ -192,62 +201,12 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
   readonly scaleOutSteps?: appscaling.ScalingInterval[];
 
   /**
-   * How `change` of `scaleOutSteps` is read.
-   *
-   * @default appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY (at least 1 task added)
-   */
-  readonly scaleOutAdjustmentType?: appscaling.AdjustmentType;
-
-  /**
-   * Period of the CPU scale-out alarm: 10 or 30 seconds (high-resolution alarm) or whole minutes.
-   *
-   * @default Duration.seconds(10)
-   */
-  readonly scaleOutPeriod?: Duration;
-
-  /**
-   * Consecutive breaching periods before scaling out.
-   *
-   * @default 1 (one 10 s period averages about 10 one-second datapoints per task)
-   */
-  readonly scaleOutEvaluationPeriods?: number;
-
-  /**
-   * Scale-out cooldown.
-   *
-   * @default Duration.seconds(90) (a Fargate task start, two health checks and the metric's delay: the tasks a step
-   * added take load before the same step may add more; shorter makes a saturated service double twice)
-   */
-  readonly scaleOutCooldown?: Duration;
-
-  /**
    * Scale-in steps on the agent's service-level `CPUUtilization`: descending, contiguous, within 0–100, only the
    * last open-ended, negative changes. The first `upper` is the threshold.
    *
    * @default - [{ upper: 30, change: -1 }] with CHANGE_IN_CAPACITY: one task fewer below 30 % CPU
    */
   readonly scaleInSteps?: appscaling.ScalingInterval[];
-
-  /**
-   * Period of the CPU scale-in alarm.
-   *
-   * @default Duration.minutes(1)
-   */
-  readonly scaleInPeriod?: Duration;
-
-  /**
-   * Consecutive periods below the scale-in threshold before scaling in.
-   *
-   * @default 5 (five minutes)
-   */
-  readonly scaleInEvaluationPeriods?: number;
-
-  /**
-   * Scale-in cooldown.
-   *
-   * @default Duration.minutes(5)
-   */
-  readonly scaleInCooldown?: Duration;
 
   /**
    * Also add ECS's native 20-second target tracking on CPU (`ECSServiceAverageCPUUtilizationHighResolution`) as a
@@ -490,16 +449,10 @@ export class FastScalingService extends Construct {
     });
 
     this.cpuScaling = this.stepScaling('Cpu', {
+      ...props, // the StepScalingTimingOptions
       metric: this.taskMetrics.metricCpuUtilization(undefined, { statistic: 'Average' }),
       scaleOutSteps: props.scaleOutSteps ?? DEFAULT_SCALE_OUT_STEPS,
-      scaleOutAdjustmentType: props.scaleOutAdjustmentType,
-      scaleOutPeriod: props.scaleOutPeriod,
-      scaleOutEvaluationPeriods: props.scaleOutEvaluationPeriods,
-      scaleOutCooldown: props.scaleOutCooldown,
       scaleInSteps: props.scaleInSteps ?? DEFAULT_SCALE_IN_STEPS,
-      scaleInPeriod: props.scaleInPeriod,
-      scaleInEvaluationPeriods: props.scaleInEvaluationPeriods,
-      scaleInCooldown: props.scaleInCooldown,
     }, true);
 
     if (nativeTarget !== undefined) this.addNativeTargetTracking(nativeTarget);

@@ -293,3 +293,18 @@ test('okActions are separate from alarmActions on the service alarms; the scalin
   expect(scaling.length).toBeGreaterThan(0);
   for (const id of scaling) expect(byId[id].Properties.OKActions).toBeUndefined();
 });
+
+test('the shared step-scaling timing reaches the CPU policies: scaleInAdjustmentType and cooldowns', () => {
+  const { t } = make({
+    scaleInSteps: [{ upper: 20, change: -25 }],
+    scaleInAdjustmentType: appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+    scaleInCooldown: Duration.minutes(7),
+    scaleOutCooldown: Duration.seconds(120),
+  });
+  t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+    StepScalingPolicyConfiguration: Match.objectLike({ AdjustmentType: 'PercentChangeInCapacity', Cooldown: 420 }),
+  });
+  t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
+    StepScalingPolicyConfiguration: Match.objectLike({ Cooldown: 120 }),
+  });
+});
