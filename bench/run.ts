@@ -34,7 +34,7 @@ import * as path from 'node:path';
 import * as tls from 'node:tls';
 import { AgentProcess, dockerfileNodeArgs, ensureBundle } from '../test/agent/support/agent-process';
 import { CwProxy } from '../test/agent/support/cw-proxy';
-import { FakeTmde, json } from '../test/agent/support/fake-tmde';
+import { fargateLikeHandler, FakeTmde, json } from '../test/agent/support/fake-tmde';
 import { createMemoryCgroup, MemoryCgroup, processMemory, uncachedNodeCopy } from '../test/agent/support/memory-cgroup';
 import { syntheticTask } from '../test/agent/support/payloads';
 import { startMoto } from '../test/support/moto';
@@ -133,17 +133,10 @@ async function main(): Promise<void> {
       ...extraIds.map((id, i) => ({ name: `sidecar-with-a-realistic-name-${i + 1}`, dockerId: id, cpuNsPerSample: 1e6, usage: 5 * MiB })),
     ],
   });
-  let current = syn.next();
-  let switched = Date.now();
-  const tmde = new FakeTmde((p) => {
-    if (p === '/') return json(200, { Name: 'fargate-monitor', DockerId: IDS.agent });
-    if (p === '/task') return json(200, syn.task);
-    if (p === '/credentials') {
-      return json(200, { AccessKeyId: 'AKIDBENCH', SecretAccessKey: 'bench', Token: 'bench', Expiration: new Date(Date.now() + 6 * 3600_000).toISOString() });
-    }
-    if (Date.now() - switched >= 10_000) { current = syn.next(); switched = Date.now(); }
-    return json(200, current);
-  });
+  const tmde = new FakeTmde(fargateLikeHandler(syn, { Name: 'fargate-monitor', DockerId: IDS.agent }, { everyMs: 10_000 }, (p) =>
+    (p === '/credentials'
+      ? json(200, { AccessKeyId: 'AKIDBENCH', SecretAccessKey: 'bench', Token: 'bench', Expiration: new Date(Date.now() + 6 * 3600_000).toISOString() })
+      : undefined)));
   const uri = await tmde.start();
 
   // Memory cgroups for the agent and the floor (each its own, as ECS gives each container one).

@@ -32,7 +32,7 @@ import {
 import { FastScalingService } from '../lib';
 import { AgentProcess, ensureBundle, REPO } from '../test/agent/support/agent-process';
 import { CwProxy } from '../test/agent/support/cw-proxy';
-import { FakeTmde, json } from '../test/agent/support/fake-tmde';
+import { fargateLikeHandler, FakeTmde } from '../test/agent/support/fake-tmde';
 import { syntheticTask } from '../test/agent/support/payloads';
 import { startMoto } from '../test/support/moto';
 
@@ -162,14 +162,7 @@ async function measure(settings: StepScalingSettings, agentEnv: Record<string, s
       { name: 'fargate-monitor-agent', dockerId: IDS.agent, cpuNsPerSample: 2e7, usage: 40 * 1048576 },
     ],
   });
-  let current = syn.next();
-  let switched = Date.now();
-  const tmde = new FakeTmde((p) => {
-    if (p === '/') return json(200, { Name: 'fargate-monitor-agent', DockerId: IDS.agent });
-    if (p === '/task') return json(200, syn.task);
-    if (Date.now() - switched >= 10_000) { current = syn.next(); switched = Date.now(); }
-    return json(200, current);
-  });
+  const tmde = new FakeTmde(fargateLikeHandler(syn, { Name: 'fargate-monitor-agent', DockerId: IDS.agent }, { everyMs: 10_000 }));
   const uri = await tmde.start();
   cleanups.push(() => tmde.stop());
 

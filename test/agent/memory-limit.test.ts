@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import { motoUrl } from '../support/moto';
 import { AgentProcess, BUNDLE, dockerfileNodeArgs, ensureBundle, FAKE_AWS_ENV } from './support/agent-process';
 import { CwProxy } from './support/cw-proxy';
-import { FakeTmde, json } from './support/fake-tmde';
+import { fargateLikeHandler, FakeTmde } from './support/fake-tmde';
 import { createMemoryCgroup, MemoryCgroup, processMemory, uncachedNodeCopy } from './support/memory-cgroup';
 import { syntheticTask } from './support/payloads';
 
@@ -68,14 +68,7 @@ beforeAll(() => { if (!unavailable) ensureBundle(); });
     ],
   });
   // Fargate-like: a new stats sample every 10 polls (1 s each → 10 s), the same body in between.
-  let current = syn.next();
-  let served = 0;
-  const tmde = new FakeTmde((p) => {
-    if (p === '/') return json(200, { Name: 'fargate-monitor', DockerId: IDS.agent });
-    if (p === '/task') return json(200, syn.task);
-    if (++served % 10 === 0) current = syn.next();
-    return json(200, current);
-  });
+  const tmde = new FakeTmde(fargateLikeHandler(syn, { Name: 'fargate-monitor', DockerId: IDS.agent }, { everyPolls: 10 }));
   const uri = await tmde.start();
   cleanup.push(() => tmde.stop());
   const proxy = new CwProxy(motoUrl());

@@ -9,7 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { AgentProcess, ensureBundle } from './support/agent-process';
-import { FakeTmde, json } from './support/fake-tmde';
+import { fargateLikeHandler, FakeTmde } from './support/fake-tmde';
 import { syntheticTask } from './support/payloads';
 import { matchDockerId, parseStat, parseVmRssBytes, ProcfsSource } from '../../agent/src/procfs';
 
@@ -85,13 +85,8 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
         { name: 'app', dockerId: APP_ID, cpuNsPerSample: 5e8, usage: 10 * 1048576 },
       ],
     });
-    let current = syn.next();
-    const tmde = new FakeTmde((p, hit) => {
-      if (p === '/') return json(200, { Name: 'agent', DockerId: AGENT_ID });
-      if (p === '/task') return json(200, syn.task);
-      if (hit % 10 === 0) current = syn.next(); // a new TMDE sample every ~10 polls, like Fargate
-      return json(200, current);
-    });
+    // A new TMDE sample every 10 polls, like Fargate.
+    const tmde = new FakeTmde(fargateLikeHandler(syn, { Name: 'agent', DockerId: AGENT_ID }, { everyPolls: 10 }));
     const uri = await tmde.start();
     cleanup.push(() => tmde.stop());
     return { uri, tmde };

@@ -14,7 +14,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import { FastScalingService } from '../../lib';
 import { AgentProcess, ensureBundle, FAKE_AWS_ENV } from '../agent/support/agent-process';
 import { CwProxy } from '../agent/support/cw-proxy';
-import { FakeTmde, json } from '../agent/support/fake-tmde';
+import { fargateLikeHandler, FakeTmde } from '../agent/support/fake-tmde';
 import { syntheticTask } from '../agent/support/payloads';
 import { motoUrl } from '../support/moto';
 import { newStack } from '../support/stacks';
@@ -62,13 +62,7 @@ test('the agent, configured by the template, publishes 1 s service CPU that the 
       { name: 'fargate-monitor-agent', dockerId: AGENT_ID, cpuNsPerSample: 2e7, usage: 40 * 1048576 },
     ],
   });
-  let current = syn.next();
-  const tmde = new FakeTmde((p, hit) => {
-    if (p === '/') return json(200, { Name: 'fargate-monitor-agent', DockerId: AGENT_ID });
-    if (p === '/task') return json(200, syn.task);
-    if (hit % 10 === 0) current = syn.next();
-    return json(200, current);
-  });
+  const tmde = new FakeTmde(fargateLikeHandler(syn, { Name: 'fargate-monitor-agent', DockerId: AGENT_ID }, { everyPolls: 10 }));
   const uri = await tmde.start();
   cleanup.push(() => tmde.stop());
   const proxy = new CwProxy(motoUrl());

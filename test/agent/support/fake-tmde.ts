@@ -64,3 +64,30 @@ export function sequenceHandler(task: any, seq: any[], selfName: string, repeat 
     return json(404, { message: 'not found' });
   };
 }
+
+/**
+ * A Fargate-like endpoint over a synthetic task (`syntheticTask` in payloads.ts): `/` is the agent's own container,
+ * `/task` the task, and the stats move on to the next sample every `everyPolls` stats requests or every `everyMs`
+ * (Fargate refreshes about every 10 s while the agent polls every second), the same body in between. `extra` may
+ * answer other paths first (for example `/credentials`).
+ */
+export function fargateLikeHandler(syn: { task: any; next: () => any }, self: { Name: string; DockerId: string },
+  refresh: { everyPolls?: number; everyMs?: number }, extra?: (path: string) => Reply | undefined): Handler {
+  let current = syn.next();
+  let polls = 0;
+  let switched = Date.now();
+  return (p) => {
+    const other = extra?.(p);
+    if (other) return other;
+    if (p === '/' || p === '') return json(200, self);
+    if (p === '/task') return json(200, syn.task);
+    polls++;
+    const due = (refresh.everyPolls !== undefined && polls % refresh.everyPolls === 0)
+      || (refresh.everyMs !== undefined && Date.now() - switched >= refresh.everyMs);
+    if (due) {
+      current = syn.next();
+      switched = Date.now();
+    }
+    return json(200, current);
+  };
+}
