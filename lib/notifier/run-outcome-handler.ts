@@ -152,7 +152,7 @@ export class RunOutcomeHandler extends Construct {
       onFailure: new destinations.SqsDestination(this.deadLetterQueue),
     });
     this.function.addToRolePolicy(new iam.PolicyStatement({
-      actions: ['dynamodb:UpdateItem'],
+      actions: ['dynamodb:PutItem', 'dynamodb:UpdateItem'],
       resources: [this.dedupTable.tableArn],
     }));
     this.function.addToRolePolicy(new iam.PolicyStatement({

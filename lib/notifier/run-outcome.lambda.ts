@@ -3,7 +3,7 @@
 // posts one Slack message per task stop. See lib/notifier/run-outcome-handler.ts for the wiring.
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
-import { ConditionalCheckFailedException, DynamoDBClient, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
+import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { AgentReport, buildMessage, judge, Outcome, RunOutcomeConfig, SlackMessage, TaskStateDetail } from './run-outcome';
 
@@ -111,21 +111,20 @@ function truncate(s: string, n: number): string {
 async function claim(taskArn: string, token: string): Promise<{ metricsPublished: boolean } | undefined> {
   const now = Date.now();
   try {
-    const res = await dynamodb.send(new UpdateItemCommand({
+    const res = await dynamodb.send(new PutItemCommand({
       TableName: TABLE,
-      Key: { taskArn: { S: taskArn } },
-      UpdateExpression: 'SET #s = :claimed, #t = :token, claimedAt = :now, expiresAt = if_not_exists(expiresAt, :expires)',
-      ConditionExpression: 'attribute_not_exists(taskArn) OR #s = :retry OR (#s = :claimed AND claimedAt < :stale)',
-      ExpressionAttributeNames: { '#s': 'state', '#t': 'token' },
-      ExpressionAttributeValues: {
-        ':claimed': { S: 'CLAIMED' },
-        ':retry': { S: 'RETRY' },
-        ':token': { S: token },
-        ':now': { N: String(now) },
-        ':expires': { N: String(Math.floor(now / 1000) + DEDUP_TTL_SECONDS) },
-        ':stale': { N: String(now - CLAIM_LEASE_MS) },
+      Item: {
+        taskArn: { S: taskArn },
+        state: { S: 'CLAIMED' },
+        token: { S: token },
+        claimedAt: { N: String(now) },
+        expiresAt: { N: String(Math.floor(now / 1000) + DEDUP_TTL_SECONDS) },
       },
-      ReturnValues: 'ALL_NEW',
+      ConditionExpression: 'attribute_not_exists(taskArn) OR #s = :retry OR (#s = :claimed AND claimedAt < :stale)',
+      ExpressionAttributeNames: { '#s': 'state' },
+      ExpressionAttributeValues: { ':claimed': { S: 'CLAIMED' }, ':retry': { S: 'RETRY' }, ':stale': { N: String(now - CLAIM_LEASE_MS) } },
+      // The item it replaces, if any: a RETRY left by a failed invocation says whether the metrics went out.
+      ReturnValues: 'ALL_OLD',
     }));
     return { metricsPublished: res.Attributes?.metricsPublished?.BOOL === true };
   } catch (e) {

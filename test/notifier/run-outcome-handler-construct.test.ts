@@ -99,7 +99,7 @@ describe('RunOutcomeHandler: one per stack', () => {
     expect(summary).toEqual([
       expect.stringMatching(/^logs:CreateLogStream,logs:PutLogEvents -> \{"Fn::GetAtt":\["FargateMonitorRunOutcomeHandlerLogs[0-9A-F]{8}","Arn"\]\}$/),
       expect.stringMatching(/^sqs:SendMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl -> \{"Fn::GetAtt":\["FargateMonitorRunOutcomeHandlerDeadLetterQueue/),
-      expect.stringMatching(/^dynamodb:UpdateItem -> \{"Fn::GetAtt":\["FargateMonitorRunOutcomeHandlerDedup/),
+      expect.stringMatching(/^dynamodb:PutItem,dynamodb:UpdateItem -> \{"Fn::GetAtt":\["FargateMonitorRunOutcomeHandlerDedup/),
       'cloudwatch:PutMetricData -> "*" if {"StringEquals":{"cloudwatch:namespace":["Team/A","Team/B"]}}',
       expect.stringMatching(/^logs:GetLogEvents -> \{"Fn::GetAtt":\["LoudLogs[0-9A-F]{8}","Arn"\]\}$/), // arn:…:log-group:NAME:*
       expect.stringMatching(/^secretsmanager:GetSecretValue,secretsmanager:DescribeSecret -> \{"Ref":"SuccessHook/),
