@@ -92,11 +92,11 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
     // SSE-S3), CT.S3.PR.2 (server access logs of the log bucket would need yet another log bucket), and event
     // notifications (they would only announce log files).
     expect(violations.sort()).toEqual([
-      expect.stringMatching(/^lambda_inside_vpc_check: FargateMonitorRunOutcomeHandlerFunction[0-9A-F]{8}$/),
+      expect.stringMatching(/^lambda_inside_vpc_check: RunOutcomesFunction[0-9A-F]{8}$/),
       expect.stringMatching(/^s3_bucket_default_encryption_kms_check: ShopAccessLogs[0-9A-F]{8}$/),
       expect.stringMatching(/^s3_bucket_logging_enabled_check: ShopAccessLogs[0-9A-F]{8}$/),
       expect.stringMatching(/^s3_event_notifications_enabled_check: ShopAccessLogs[0-9A-F]{8}$/),
-      expect.stringMatching(/^sqs_dlq_check: NightlyBatchDeadLetterQueue[0-9A-F]{8}, FargateMonitorRunOutcomeHandlerDeadLetterQueue[0-9A-F]{8}$/),
+      expect.stringMatching(/^sqs_dlq_check: RunOutcomesDeadLetterQueue[0-9A-F]{8}, NightlyBatchDeadLetterQueue[0-9A-F]{8}$/),
     ]);
   });
 });

@@ -21,6 +21,16 @@ export const AGENT_CONTAINER_NAME = 'fargate-monitor-agent';
 const AGENT_STOP_SECONDS = 10;
 
 /**
+ * The agent container's soft memory reservation, MiB (its hard limit is `agentMemoryLimitMiB`, default 128). ECS counts
+ * a container's reservation, not its hard limit, against the task's memory ("The total amount of memory reserved for
+ * all containers within a task must be lower than the task memory value"; a container's reservation is its
+ * `memoryReservation`, else its `memory`), so the app container may have a hard limit up to the task's memory minus
+ * this. Internal. 64 MiB is the lowest hard limit at which the agent was measured to work without thrashing (agent/README.md,
+ * "Benchmark"); under memory pressure the kernel reclaims a container above its reservation first.
+ */
+export const AGENT_MEMORY_RESERVATION_MIB = 64;
+
+/**
  * Options of the monitoring agent that every monitored construct accepts.
  */
 export interface MonitoringAgentOptions {
@@ -189,6 +199,7 @@ export class MonitoringAgent extends Construct {
       image: props.agentImage ?? defaultAgentImage(props.cpuArchitecture),
       essential: false,
       memoryLimitMiB,
+      memoryReservationMiB: AGENT_MEMORY_RESERVATION_MIB, // the hard limit is at least this (checked above)
       // Not the Fargate maximum of 120 s: the agent is stopped before the app, so this delays the app's SIGTERM.
       stopTimeout: Duration.seconds(AGENT_STOP_SECONDS),
       user: '1000:1000',

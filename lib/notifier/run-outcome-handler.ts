@@ -10,6 +10,11 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RunOutcomeFunction } from './run-outcome-function';
+import { AlarmFactory } from '../shared/alarm-factory';
+import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
+
+/** Construct id of the stack's default handler, directly under the stack. */
+const DEFAULT_HANDLER_ID = 'FargateMonitorRunOutcomeHandler';
 
 /**
  * Slack notifications of a monitored scheduled task: one message per run, success and failure to different channels.
@@ -42,9 +47,10 @@ export interface SlackNotificationOptions {
 }
 
 /**
- * Properties of {@link RunOutcomeHandler}.
+ * Properties of {@link RunOutcomeHandler}: its log settings, and where its two alarms (`errorsAlarm`,
+ * `deadLetterAlarm`) send their state changes (`alarmActions`, `okActions`).
  */
-export interface RunOutcomeHandlerProps {
+export interface RunOutcomeHandlerProps extends AlarmActionOptions {
   /**
    * Retention of the handler's log group.
    *
@@ -58,11 +64,38 @@ export interface RunOutcomeHandlerProps {
    * @default - CloudWatch Logs' own encryption
    */
   readonly logEncryptionKey?: kms.IKey;
+
+  /**
+   * Per-alarm settings of the handler's alarms (switch one off, change its threshold, periods or actions).
+   *
+   * @default - both alarms with their defaults
+   */
+  readonly alarmOverrides?: RunOutcomeHandlerAlarmOverrides;
 }
 
 /**
- * The stack's run-outcome handler: one Lambda function (Node 22, ARM64) shared by every monitored scheduled task of
- * the stack. Each task's STOPPED rule targets it; it judges the run by the app container, publishes `Runs`,
+ * Per-alarm settings of a {@link RunOutcomeHandler}'s alarms (see {@link AlarmOverride}).
+ */
+export interface RunOutcomeHandlerAlarmOverrides {
+  /**
+   * The errors alarm: the function's `Errors` Sum ≥ threshold (count, default 1) in one 5-minute period (it retries
+   * twice; see `deadLetter` for events given up).
+   *
+   * @default - threshold 1, period 5 minutes, 1 of 1
+   */
+  readonly errors?: AlarmOverride;
+
+  /**
+   * The dead-letter alarm: `NumberOfMessagesSent` Sum of the on-failure queue ≥ threshold (count, default 1) in one
+   * 5-minute period: an event given up after the retries.
+   *
+   * @default - threshold 1, period 5 minutes, 1 of 1
+   */
+  readonly deadLetter?: AlarmOverride;
+}
+
+/**
+ * A run-outcome handler: one Lambda function (Node 24, ARM64) shared by the monitored scheduled tasks that use it. Each task's STOPPED rule targets it; it judges the run by the app container, publishes `Runs`,
  * `FailedRuns` and `InterruptedRuns` (Count, dimensions `ClusterName` and `TaskDefinitionFamily`, in the task's
  * namespace) and, for tasks with Slack notifications, posts one message per task stop.
  *
@@ -71,23 +104,28 @@ export interface RunOutcomeHandlerProps {
  * fails, so Lambda retries (twice); after that the event lands in `deadLetterQueue` (on-failure destination, with
  * the error). A claim held by an invocation that died (timeout) can be taken over after 5 minutes.
  *
- * One per stack: {@link RunOutcomeHandler.of} returns it, creating it on first use. To choose its log settings,
- * create it yourself (`new RunOutcomeHandler(stack, 'RunOutcomes', {...})`) before the first monitored task;
- * otherwise a MonitoredScheduledTask creates it with its own `logRetention` and `logEncryptionKey`.
+ * Explicit, not first-caller-wins: a MonitoredScheduledTask without `runOutcomeHandler` uses the stack's default
+ * handler, {@link RunOutcomeHandler.of}, always with the default settings (one month of logs, no alarm actions). To
+ * choose the log settings and where the handler's own alarms go, create one (`new RunOutcomeHandler(stack,
+ * 'RunOutcomes', { alarmActions, logRetention })`) and give it to the tasks as `runOutcomeHandler`.
  *
  * The function runs outside any VPC: it calls CloudWatch, CloudWatch Logs, DynamoDB, Secrets Manager and Slack's
  * public webhook endpoint, which from a VPC would need a NAT gateway.
  *
- * @throws if a stack gets a second RunOutcomeHandler
+ * @throws if an alarm override is invalid
  */
 export class RunOutcomeHandler extends Construct {
   /**
-   * The stack's handler, created on first use (with `props`; later calls ignore them).
+   * The stack's default handler (construct id `FargateMonitorRunOutcomeHandler` directly under the stack), created
+   * with default settings on first use. Settings never come from the caller.
    */
-  public static of(scope: Construct, props?: RunOutcomeHandlerProps): RunOutcomeHandler {
+  public static of(scope: Construct): RunOutcomeHandler {
     const stack = Stack.of(scope);
-    const existing = stack.node.children.find((c) => c instanceof RunOutcomeHandler) as RunOutcomeHandler | undefined;
-    return existing ?? new RunOutcomeHandler(stack, 'FargateMonitorRunOutcomeHandler', props);
+    const existing = stack.node.tryFindChild(DEFAULT_HANDLER_ID);
+    if (existing && !(existing instanceof RunOutcomeHandler)) {
+      throw new Error(`construct id ${DEFAULT_HANDLER_ID} under stack ${stack.node.path} is taken by another construct`);
+    }
+    return existing ?? new RunOutcomeHandler(stack, DEFAULT_HANDLER_ID);
   }
 
   /** The Lambda function. */
@@ -100,17 +138,18 @@ export class RunOutcomeHandler extends Construct {
   public readonly dedupTable: dynamodb.Table;
 
   /** The function failed at least once in 5 minutes (it retries; see `deadLetterAlarm` for events given up). */
-  public readonly errorsAlarm: cloudwatch.Alarm;
+  public readonly errorsAlarm?: cloudwatch.Alarm;
 
   /** An event was given up after the retries: a run's outcome was not published or posted. */
-  public readonly deadLetterAlarm: cloudwatch.Alarm;
+  public readonly deadLetterAlarm?: cloudwatch.Alarm;
+
+  /** The created alarms. */
+  public readonly alarms: cloudwatch.Alarm[];
 
   private readonly namespaces = new Set<string>();
-  private readonly alarmActionArns = new Set<string>();
-  private readonly okActionArns = new Set<string>();
 
   constructor(scope: Construct, id: string, props: RunOutcomeHandlerProps = {}) {
-    super(onlyOnePerStack(scope), id);
+    super(scope, id);
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
@@ -167,54 +206,35 @@ export class RunOutcomeHandler extends Construct {
     // cfn-lint W3005 calls the first redundant. The dependency on the policy is the one that matters; keep both.
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
 
-    this.errorsAlarm = this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }).createAlarm(this, 'ErrorsAlarm', {
-      alarmDescription: 'The cdk-fargate-monitor run-outcome handler failed (it retries twice). Read its log group.',
+    const factory = new AlarmFactory(props);
+    const count = (t: number) => (t >= 1 ? undefined : 'must be at least 1 (a count)');
+    const o = props.alarmOverrides ?? {};
+    this.errorsAlarm = factory.create(this, {
+      id: 'ErrorsAlarm',
+      overrideName: 'alarmOverrides.errors',
+      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-    });
+      checkThreshold: count,
+      description: () => 'The cdk-fargate-monitor run-outcome handler failed (it retries twice). Read its log group.',
+    }, o.errors);
     // NumberOfMessagesSent counts each new message (the destination sends with SendMessage); unlike
     // ApproximateNumberOfMessagesVisible it returns to OK on its own while the message waits to be read.
-    this.deadLetterAlarm = this.deadLetterQueue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' })
-      .createAlarm(this, 'DeadLetterAlarm', {
-        alarmDescription: 'The run-outcome handler gave up on an event after its retries: a run was not counted or not posted. ' +
-          'The message in the dead-letter queue carries the event and the error.',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-  }
-
-  /** Both alarms, for adding actions. */
-  public get alarms(): cloudwatch.Alarm[] {
-    return [this.errorsAlarm, this.deadLetterAlarm];
-  }
-
-  /**
-   * Adds actions to the ALARM state of both alarms, skipping any action (by ARN) already added: every task of the
-   * stack may pass its own `alarmActions` without duplicates.
-   */
-  public addAlarmActions(...actions: cloudwatch.IAlarmAction[]): void {
-    this.addActions(this.alarmActionArns, actions, (alarm, action) => alarm.addAlarmAction(action));
-  }
-
-  /**
-   * Adds actions to the OK state of both alarms, skipping any action (by ARN) already added.
-   */
-  public addOkActions(...actions: cloudwatch.IAlarmAction[]): void {
-    this.addActions(this.okActionArns, actions, (alarm, action) => alarm.addOkAction(action));
-  }
-
-  private addActions(seen: Set<string>, actions: cloudwatch.IAlarmAction[],
-    add: (alarm: cloudwatch.Alarm, action: cloudwatch.IAlarmAction) => void): void {
-    for (const action of actions) {
-      const arn = action.bind(this, this.errorsAlarm).alarmActionArn;
-      if (seen.has(arn)) continue;
-      seen.add(arn);
-      for (const alarm of this.alarms) add(alarm, action);
-    }
+    this.deadLetterAlarm = factory.create(this, {
+      id: 'DeadLetterAlarm',
+      overrideName: 'alarmOverrides.deadLetter',
+      metric: this.deadLetterQueue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      checkThreshold: count,
+      description: () => 'The run-outcome handler gave up on an event after its retries: a run was not counted or not posted. ' +
+        'The message in the dead-letter queue carries the event and the error.',
+    }, o.deadLetter);
+    this.alarms = [this.errorsAlarm, this.deadLetterAlarm].filter((a): a is cloudwatch.Alarm => a !== undefined);
   }
 
   /**
@@ -231,13 +251,3 @@ export class RunOutcomeHandler extends Construct {
     }
   }
 }
-
-function onlyOnePerStack(scope: Construct): Construct {
-  const stack = Stack.of(scope);
-  if (scope !== stack) throw new Error('RunOutcomeHandler must be created directly in a Stack (one per stack)');
-  if (stack.node.children.some((c) => c instanceof RunOutcomeHandler)) {
-    throw new Error(`stack ${stack.node.path} already has a RunOutcomeHandler: use RunOutcomeHandler.of(scope)`);
-  }
-  return scope;
-}
-

@@ -1,108 +1,21 @@
-import { Annotations, Duration, RemovalPolicy, Stack, Token, Validations } from 'aws-cdk-lib';
+import { createHash } from 'node:crypto';
+import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskRunEvents } from './task-run-events';
-import { AGENT_CONTAINER_NAME, MonitoringAgent } from '../agent/monitoring-agent';
-import { TaskMetrics } from '../agent/task-metrics';
+import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
-import { addAlarmActions } from '../shared/alarm-actions';
-import { addAppContainer, validateAppContainer } from '../shared/app-container';
-import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
-import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { AppContainerOptions } from '../shared/app-container-options';
+import { useFargateCapacityProviders } from '../shared/default-cluster';
+import { MonitoredFargateBase } from '../shared/monitored-fargate-base';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 import { TaskDashboard } from '../shared/task-dashboard';
-import { taskSecurityGroup } from '../shared/task-security-group';
-
-/**
- * The application container of a {@link MonitoredScheduledTask}.
- */
-export interface ScheduledTaskContainerOptions {
-  /** Image of the batch job. */
-  readonly image: ecs.ContainerImage;
-
-  /**
-   * Name of the container.
-   *
-   * @default 'app'
-   */
-  readonly containerName?: string;
-
-  /**
-   * Command run in the container (Docker CMD).
-   *
-   * @default - the image's CMD
-   */
-  readonly command?: string[];
-
-  /**
-   * Entry point (Docker ENTRYPOINT).
-   *
-   * @default - the image's ENTRYPOINT
-   */
-  readonly entryPoint?: string[];
-
-  /**
-   * Environment variables (plain text: use `secrets` for anything secret).
-   *
-   * @default - none
-   */
-  readonly environment?: { [key: string]: string };
-
-  /**
-   * Secrets from Secrets Manager or SSM Parameter Store, exposed as environment variables.
-   *
-   * @default - none
-   */
-  readonly secrets?: { [key: string]: ecs.Secret };
-
-  /**
-   * Log driver of the app container.
-   *
-   * @default - awslogs to the construct's log group, stream prefix 'app'
-   */
-  readonly logging?: ecs.LogDriver;
-
-  /**
-   * Hard memory limit of the app container, MiB. The out-of-memory warning then watches this container against it.
-   * Must not exceed the task's memory.
-   *
-   * @default - no container limit: the app may use the task's memory, and the warning watches the task
-   */
-  readonly memoryLimitMiB?: number;
-
-  /**
-   * User (name or uid[:gid]) the app runs as. Compliance rules (Control Tower CT.ECS.PR.3) want a non-root user.
-   *
-   * @default - the image's USER
-   */
-  readonly user?: string;
-
-  /**
-   * Mount the app's root filesystem read-only (Control Tower CT.ECS.PR.6).
-   *
-   * @default false
-   */
-  readonly readonlyRootFilesystem?: boolean;
-
-  /**
-   * Time the app gets between SIGTERM and SIGKILL when the task is stopped. At most 120 seconds on Fargate.
-   *
-   * When the task is stopped from outside (StopTask, Fargate Spot interruption), ECS stops the monitoring agent
-   * first (shutdown reverses `dependsOn`): the app's SIGTERM comes up to 10 seconds later, and its `stopTimeout`
-   * counts from then. A Spot interruption gives the whole task 2 minutes.
-   *
-   * @default - the ECS default (30 seconds)
-   */
-  readonly stopTimeout?: Duration;
-}
 
 /**
  * Properties of {@link MonitoredScheduledTask}.
@@ -116,7 +29,7 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
   readonly schedule: scheduler.ScheduleExpression;
 
   /**
-   * Whether the schedule is enabled.
+   * Whether the schedule is enabled. A disabled schedule starts no runs, so the missed-run alarm is not created.
    *
    * @default true
    */
@@ -132,7 +45,7 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
   readonly timeWindow?: scheduler.TimeWindow;
 
   /** The application (batch job) container. */
-  readonly container: ScheduledTaskContainerOptions;
+  readonly container: AppContainerOptions;
 
   /**
    * Task CPU, in CPU units (1024 = 1 vCPU). With `memoryLimitMiB`, must be a valid Fargate task size.
@@ -147,30 +60,6 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
    * @default 512
    */
   readonly memoryLimitMiB?: number;
-
-  /**
-   * CPU architecture of the task: X86_64 or ARM64 (Graviton). The bundled agent image is built for the same
-   * architecture; give an `agentImage` for that architecture too if you replace it.
-   *
-   * @default CpuArchitecture.X86_64
-   */
-  readonly cpuArchitecture?: ecs.CpuArchitecture;
-
-  /**
-   * Ephemeral storage of the task, GiB (21–200).
-   *
-   * @default - 20 GiB (the Fargate default)
-   */
-  readonly ephemeralStorageGiB?: number;
-
-  /**
-   * An existing IAM role for the task (the app's permissions). The agent's `cloudwatch:PutMetricData` statement is
-   * added to it (through a new policy when the role is imported), unless `metricsPublisher` is Embedded Metric
-   * Format. It must trust `ecs-tasks.amazonaws.com`.
-   *
-   * @default - a new role
-   */
-  readonly taskRole?: iam.IRole;
 
   /**
    * Capacity provider strategy of each run: a list of `{ capacityProvider, weight, base }` naming FARGATE and/or
@@ -203,39 +92,6 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
   readonly tags?: { [key: string]: string };
 
   /**
-   * Allow ECS Exec (`aws ecs execute-command`) into the running task's containers: the runs start with execute
-   * command enabled and the task role gets the four `ssmmessages` channel actions (which have no resource-level
-   * permissions). The image needs a shell. ECS Exec does not work in containers with a read-only root filesystem
-   * (aws/containers-roadmap#1359): sessions are possible in the app container only, and only with
-   * `container.readonlyRootFilesystem` false (a synth warning says so otherwise); the agent's stays read-only.
-   *
-   * @default false
-   */
-  readonly enableExecuteCommand?: boolean;
-  /**
-   * Subnets to run the task in.
-   *
-   * @default - private subnets of the cluster's VPC
-   */
-  readonly subnetSelection?: ec2.SubnetSelection;
-
-  /**
-   * Security groups of the task.
-   *
-   * @default - a new security group of the task's own (also for an empty list), with no inbound rule and all
-   * outbound traffic allowed (the VPC's default security group, which new CDK VPCs empty, would stop the task from
-   * pulling its image)
-   */
-  readonly securityGroups?: ec2.ISecurityGroup[];
-
-  /**
-   * Give the task a public IP (only for public subnets).
-   *
-   * @default false
-   */
-  readonly assignPublicIp?: boolean;
-
-  /**
    * How many times EventBridge Scheduler retries a RunTask call that failed (0–185).
    *
    * @default 3
@@ -250,79 +106,44 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
   readonly maxEventAge?: Duration;
 
   /**
-   * An existing log group for both containers (stream prefixes `app` and `agent`). Do not give `logRetention` or
-   * `logEncryptionKey` with it: they are settings of the log group this construct would create.
-   *
-   * @default - a new log group (retained when the stack is deleted), see `logRetention` and `logEncryptionKey`
-   */
-  readonly logGroup?: logs.ILogGroup;
-
-  /**
-   * Create the CloudWatch dashboard of the task (see TaskDashboard).
-   *
-   * @default true
-   */
-  readonly createDashboard?: boolean;
-
-  /**
-   * Name of the dashboard. Only with the dashboard created. 1–255 characters from A-Z a-z 0-9 - _ (unique in the
-   * account and Region).
-   *
-   * @default - generated by CloudFormation
-   */
-  readonly dashboardName?: string;
-
-  /**
    * Post one Slack message per run (success and failure to different channels), with the outcome, the reason, the
    * run time, the run's peak memory and CPU and a right-size line. See {@link SlackNotificationOptions}.
    *
    * @default - no Slack messages (runs are judged and counted all the same)
    */
   readonly slackNotifications?: SlackNotificationOptions;
+
+  /**
+   * The run-outcome handler that judges this task's runs. Create one yourself to choose its log settings and where
+   * its own alarms go (`new RunOutcomeHandler(stack, 'RunOutcomes', { alarmActions, logRetention })`) and give it to
+   * the tasks that should use it.
+   *
+   * @default - the stack's default handler, `RunOutcomeHandler.of(this)`, with default settings
+   */
+  readonly runOutcomeHandler?: RunOutcomeHandler;
 }
 
 /**
  * A Fargate task run on a schedule by EventBridge Scheduler, monitored from the inside by the cdk-fargate-monitor
  * agent, with the alarms and dashboard a batch owner needs.
  *
- * Creates a `FargateTaskDefinition` with the app container (essential) and the agent sidecar (see
- * {@link MonitoringAgent}); a log group for both (unless `logGroup` is given); a security group of the task's own
- * (unless `securityGroups` are given); an EventBridge Scheduler schedule that runs the task with a retry policy and
- * an encrypted SQS dead-letter queue; an EventBridge rule that sends each stopped task to the stack's
- * {@link RunOutcomeHandler} (run metrics, optional Slack message); the alarms of
- * {@link ScheduledTaskAlarms}; and a {@link TaskDashboard} (unless `createDashboard` is false). Without `cluster`, the
- * task runs in the stack's default cluster, shared as in aws-ecs-patterns.
+ * From {@link MonitoredFargateBase}: a `FargateTaskDefinition` with the app container (essential) and the agent
+ * sidecar (see {@link MonitoringAgent}); a log group for both (unless `logGroup` is given); a security group of the
+ * task's own (unless `securityGroups` are given); the stack's default cluster without `cluster`, shared as in
+ * aws-ecs-patterns. Its own: an EventBridge Scheduler schedule that runs the task with a retry policy and an
+ * encrypted SQS dead-letter queue; an EventBridge rule that sends each stopped task to a {@link RunOutcomeHandler}
+ * (run metrics, optional Slack message); the alarms of {@link ScheduledTaskAlarms}; and a {@link TaskDashboard}
+ * (unless `createDashboard` is false).
  *
  * Shutdown order: when the task is stopped from outside (StopTask, Fargate Spot interruption), ECS stops the agent
  * before the app (shutdown reverses `dependsOn`); the agent exits within 10 seconds, so the app gets its SIGTERM at
  * most 10 seconds late. See {@link MonitoringAgent}.
  *
- * @throws if `schedule` or `container` is missing, both `cluster` and `vpc` are given, cpu/memory is not a valid
- * Fargate combination, the container's memory limit exceeds the task's, `container.stopTimeout` exceeds 120 s,
- * `logRetention` or `logEncryptionKey` is given with `logGroup`, `dashboardName` is given with `createDashboard`
- * false, `capacityProviderStrategies` names another provider than FARGATE or FARGATE_SPOT, `retryAttempts` is
- * outside 0–185 or `maxEventAge` outside 1 minute–1 day (checked by aws-scheduler-targets), or an alarm setting is
- * invalid
+ * @throws if `schedule` is missing, a shared prop is invalid (see {@link MonitoredFargateBase}),
+ * `capacityProviderStrategies` names another provider than FARGATE or FARGATE_SPOT, `retryAttempts` is outside
+ * 0–185 or `maxEventAge` outside 1 minute–1 day (checked by aws-scheduler-targets), or an alarm setting is invalid
  */
-export class MonitoredScheduledTask extends Construct {
-  /** The cluster the task runs in. */
-  public readonly cluster: ecs.ICluster;
-
-  /** The task definition (app container and agent). */
-  public readonly taskDefinition: ecs.FargateTaskDefinition;
-
-  /** The application container. */
-  public readonly appContainer: ecs.ContainerDefinition;
-
-  /** The monitoring agent sidecar container. */
-  public readonly agentContainer: ecs.ContainerDefinition;
-
-  /** Log group of both containers. */
-  public readonly logGroup: logs.ILogGroup;
-
-  /** Security groups of the task: the given `securityGroups`, or the one created for it. */
-  public readonly securityGroups: ec2.ISecurityGroup[];
-
+export class MonitoredScheduledTask extends MonitoredFargateBase {
   /** The EventBridge Scheduler schedule. */
   public readonly schedule: scheduler.Schedule;
 
@@ -332,9 +153,6 @@ export class MonitoredScheduledTask extends Construct {
   /** Run counts from ECS task state change events. */
   public readonly runEvents: TaskRunEvents;
 
-  /** Metric factory for the agent's metrics of this task. */
-  public readonly taskMetrics: TaskMetrics;
-
   /** The alarms. */
   public readonly alarms: ScheduledTaskAlarms;
 
@@ -342,55 +160,12 @@ export class MonitoredScheduledTask extends Construct {
   public readonly dashboard?: cloudwatch.Dashboard;
 
   constructor(scope: Construct, id: string, props: MonitoredScheduledTaskProps) {
-    super(scope, id);
     if (!props.schedule) throw new Error('schedule is required: give an EventBridge Scheduler ScheduleExpression');
-    if (!props.container || !props.container.image) throw new Error('container is required, with at least container.image');
-    if (props.cluster && props.vpc) throw new Error('give either cluster or vpc, not both (vpc is only for the default cluster)');
-    if (props.logGroup && (props.logRetention !== undefined || props.logEncryptionKey)) {
-      throw new Error('logRetention and logEncryptionKey apply to the log group this construct creates: do not give them with logGroup (set them on that log group)');
-    }
-    if (props.createDashboard === false && props.dashboardName !== undefined) {
-      throw new Error('dashboardName is given but createDashboard is false: give one or the other');
-    }
-
-    const cpu = props.cpu ?? 256;
-    const memoryLimitMiB = props.memoryLimitMiB ?? 512;
-    validateFargateTaskSize(cpu, memoryLimitMiB, 'cpu/memoryLimitMiB');
+    super(scope, id, { ...props, cpu: props.cpu ?? 256, memoryLimitMiB: props.memoryLimitMiB ?? 512 });
     const c = props.container;
-    const containerName = validateAppContainer(c, memoryLimitMiB);
-
-    this.cluster = props.cluster ?? defaultCluster(this, props.vpc);
     useFargateCapacityProviders(this.cluster, props.capacityProviderStrategies, 'capacityProviderStrategies');
-    this.securityGroups = props.securityGroups && props.securityGroups.length > 0 ? props.securityGroups
-      : [taskSecurityGroup(this, 'SecurityGroup', this.cluster.vpc, `Monitored scheduled task ${this.node.path}`.slice(0, 255))];
-
-    this.logGroup = props.logGroup ?? new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      encryptionKey: props.logEncryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    if (props.procfsSampling && props.platformVersion && !Token.isUnresolved(props.platformVersion)
-      && /^1\.[0-3]\./.test(props.platformVersion)) {
-      throw new Error(`procfsSampling needs Fargate platform version 1.4.0 or later (pidMode task), got platformVersion ${props.platformVersion}`);
-    }
-    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-      cpu,
-      memoryLimitMiB,
-      family: props.family,
-      taskRole: props.taskRole,
-      ephemeralStorageGiB: props.ephemeralStorageGiB,
-      // pidMode task needs a Linux runtime platform; Fargate's default is Linux/X86_64, stated here explicitly.
-      runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture },
-      pidMode: props.procfsSampling ? ecs.PidMode.TASK : undefined,
-    });
     if (props.enableExecuteCommand) {
-      if (c.readonlyRootFilesystem) {
-        Annotations.of(this).addWarningV2('cdk-fargate-monitor:execReadonlyRoot',
-          'enableExecuteCommand is set but container.readonlyRootFilesystem is true: ECS Exec does not work in containers with a read-only root filesystem.');
-      }
-      // What ECS Exec needs in the task role (as aws-ecs BaseService.enableExecuteCommand grants).
+      // What ECS Exec needs in the task role (as aws-ecs BaseService.enableExecuteCommand grants a service's).
       this.taskDefinition.addToTaskRolePolicy(new iam.PolicyStatement({
         sid: 'EcsExecSessionChannels',
         actions: ['ssmmessages:CreateControlChannel', 'ssmmessages:CreateDataChannel', 'ssmmessages:OpenControlChannel', 'ssmmessages:OpenDataChannel'],
@@ -401,20 +176,6 @@ export class MonitoredScheduledTask extends Construct {
         reason: 'The ssmmessages channel actions of ECS Exec support no resource-level permissions (enableExecuteCommand).',
       });
     }
-    this.appContainer = addAppContainer(this.taskDefinition, c, this.logGroup);
-
-    const agent = new MonitoringAgent(this, 'Agent', {
-      taskDefinition: this.taskDefinition,
-      cpuArchitecture,
-      appContainer: this.appContainer,
-      logGroup: this.logGroup,
-      namespace: props.namespace,
-      agentImage: props.agentImage,
-      agentMemoryLimitMiB: props.agentMemoryLimitMiB,
-      metricsPublisher: props.metricsPublisher,
-      procfsSampling: props.procfsSampling,
-    });
-    this.agentContainer = agent.container;
 
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       encryption: sqs.QueueEncryption.SQS_MANAGED,
@@ -429,7 +190,7 @@ export class MonitoredScheduledTask extends Construct {
       description: `Runs the monitored Fargate task ${this.node.path}`,
       target: new targets.EcsRunFargateTask(this.cluster, {
         taskDefinition: this.taskDefinition,
-        vpcSubnets: props.subnetSelection,
+        vpcSubnets: props.taskSubnets,
         securityGroups: this.securityGroups,
         assignPublicIp: props.assignPublicIp,
         platformVersion: props.platformVersion,
@@ -449,53 +210,38 @@ export class MonitoredScheduledTask extends Construct {
     });
     if (props.propagateTags || props.tags) this.acknowledgeTagResource();
 
-
-    // The stack's run-outcome handler (created by the first task, with its log settings); it shares the alarm and OK actions.
-    const handler = RunOutcomeHandler.of(this, {
-      logRetention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      logEncryptionKey: props.logEncryptionKey,
-    });
-    handler.addAlarmActions(...props.alarmActions ?? []);
-    handler.addOkActions(...props.okActions ?? props.alarmActions ?? []);
     this.runEvents = new TaskRunEvents(this, 'RunEvents', {
-      handler,
+      handler: props.runOutcomeHandler ?? RunOutcomeHandler.of(this),
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
-      appContainerName: containerName,
-      namespace: agent.namespace,
+      appContainerName: this.appContainerName,
+      namespace: this.namespace,
       logGroup: this.logGroup,
       appStreamPrefix: c.logging ? undefined : 'app',
       slackNotifications: props.slackNotifications,
     });
-    this.taskMetrics = new TaskMetrics({
-      namespace: agent.namespace,
-      clusterName: this.cluster.clusterName,
-      taskDefinitionFamily: this.taskDefinition.family,
-    });
 
+    const overrides = props.alarmOverrides ?? {};
+    if (props.scheduleEnabled === false && overrides.missedRun?.enabled === true) {
+      throw new Error('alarmOverrides.missedRun.enabled is true but scheduleEnabled is false: a disabled schedule starts no runs, so the missed-run alarm would stay in ALARM');
+    }
     this.alarms = new ScheduledTaskAlarms(this, 'Alarms', {
+      ...props,
+      // A disabled schedule starts no runs: a missed-run alarm would sit in ALARM for good.
+      alarmOverrides: props.scheduleEnabled === false ? { ...overrides, missedRun: { ...overrides.missedRun, enabled: false } } : overrides,
       taskMetrics: this.taskMetrics,
       runEvents: this.runEvents,
       deadLetterQueue: this.deadLetterQueue,
-      memoryContainerName: c.memoryLimitMiB !== undefined ? containerName : undefined,
-      memoryThresholdPercent: props.memoryThresholdPercent,
-      maxRunDuration: props.maxRunDuration,
-      missedRunWindow: props.missedRunWindow,
-      schedule: props.schedule,
+      memoryContainerName: c.memoryLimitMiB !== undefined ? this.appContainerName : undefined,
       scheduleTimeWindow: props.timeWindow,
-      enableMemoryAlarm: props.enableMemoryAlarm,
-      enableFailedRunAlarm: props.enableFailedRunAlarm,
-      enableLongRunAlarm: props.enableLongRunAlarm,
-      enableScheduleFailedAlarm: props.enableScheduleFailedAlarm,
-      enableMissedRunAlarm: props.enableMissedRunAlarm,
     });
-    addAlarmActions(this.alarms.alarms, props);
 
     if (props.createDashboard ?? true) {
       this.dashboard = new TaskDashboard(this, 'Dashboard', {
         taskMetrics: this.taskMetrics,
-        containerNames: [containerName, AGENT_CONTAINER_NAME],
-        runEvents: this.runEvents,
+        containerNames: [this.appContainerName, AGENT_CONTAINER_NAME],
+        runsMetric: this.runEvents.metricRuns(),
+        failedRunsMetric: this.runEvents.metricFailedRuns(),
         alarms: this.alarms.alarms,
         dashboardName: props.dashboardName,
       }).dashboard;
@@ -503,16 +249,25 @@ export class MonitoredScheduledTask extends Construct {
   }
 
   /**
-   * aws-scheduler-targets grants the (shared) scheduler role `ecs:TagResource` on `task/<cluster>/*` for tags;
-   * a task id cannot be known in advance, so the wildcard is the narrowest scope. Acknowledged on that role for the
-   * exact cdk-nag finding (its flattened resource string).
+   * `RunDuration` of the runs, seconds since the app container started (the agent's; Maximum per period gives the
+   * longest). See {@link TaskMetrics}.
+   */
+  public metricRunDuration(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.taskMetrics.metricRunDuration(props);
+  }
+
+  /**
+   * aws-scheduler-targets grants the scheduler role it shares between the schedules of one cluster
+   * `ecs:TagResource` on `task/<cluster>/*` for tags; a task id cannot be known in advance, so the wildcard is the
+   * narrowest scope. Acknowledged on that role for the exact cdk-nag finding (its flattened resource string). The
+   * role is the stack's child with aws-scheduler-targets' own id for the cluster's ARN
+   * (`SchedulerRoleForTarget-` + the first 6 hex digits of the ARN's MD5, as its `createOrGetScheduleTargetRole`).
    */
   private acknowledgeTagResource(): void {
     const stack = Stack.of(this);
-    const cfnSchedule = this.schedule.node.defaultChild as scheduler.CfnSchedule;
-    const roleArn = JSON.stringify(stack.resolve((stack.resolve(cfnSchedule.target) as scheduler.CfnSchedule.TargetProperty).roleArn));
-    const role = stack.node.children.find((c): c is iam.Role => c instanceof iam.Role && JSON.stringify(stack.resolve(c.roleArn)) === roleArn);
-    if (!role) return;
+    const clusterArn = Token.isUnresolved(this.cluster.clusterArn) ? JSON.stringify(stack.resolve(this.cluster.clusterArn)) : this.cluster.clusterArn;
+    const role = stack.node.tryFindChild(`SchedulerRoleForTarget-${createHash('md5').update(clusterArn).digest('hex').slice(0, 6)}`);
+    if (!role) throw new Error('cdk-fargate-monitor: the scheduler role of aws-scheduler-targets was not found under its id (has aws-cdk-lib changed it?)');
     const arn = `arn:${stack.partition}:ecs:${this.cluster.env.region}:${this.taskDefinition.env.account}:task/${this.cluster.clusterName}/*`;
     // Validations.acknowledge refuses ids containing '::' beyond the prefix, and this finding's resource holds
     // <AWS::Partition>: record the acknowledgment in the same metadata entry acknowledge() writes, which cdk-nag reads.
@@ -520,33 +275,6 @@ export class MonitoredScheduledTask extends Construct {
       [`AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(arn))}]`]:
         'ecs:TagResource on the tasks EventBridge Scheduler starts in this cluster (propagateTags/tags): task ids are not known in advance.',
     });
-  }
-
-  /**
-   * `CPUUtilization` of the task (or of one container), percent of the task's vCPU. See {@link TaskMetrics}.
-   *
-   * @param containerName the container, or undefined for the whole task
-   */
-  public metricCpuUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.taskMetrics.metricCpuUtilization(containerName, props);
-  }
-
-  /**
-   * `MemoryUtilized` of the task (or of one container), MiB. See {@link TaskMetrics}.
-   *
-   * @param containerName the container, or undefined for the whole task
-   */
-  public metricMemoryUtilized(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.taskMetrics.metricMemoryUtilized(containerName, props);
-  }
-
-  /**
-   * `MemoryUtilization` of the task (or of one container), percent of the limit. See {@link TaskMetrics}.
-   *
-   * @param containerName the container, or undefined for the whole task
-   */
-  public metricMemoryUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.taskMetrics.metricMemoryUtilization(containerName, props);
   }
 }
 

@@ -1,4 +1,4 @@
-import { Annotations, Duration, Token } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
@@ -6,20 +6,63 @@ import { Construct } from 'constructs';
 import { deriveMissedRunWindow, MissedRunEvaluation } from './missed-run-window';
 import { TaskRunEvents } from './task-run-events';
 import { TaskMetrics } from '../agent/task-metrics';
+import { AlarmFactory, refuseFixedFields } from '../shared/alarm-factory';
+import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
+import { memoryAlarmDefinition } from '../shared/memory-alarm';
 
 /**
- * Thresholds of the alarms of a scheduled task.
+ * Per-alarm settings of a scheduled task's alarms (see {@link AlarmOverride}); each field's documentation gives the
+ * alarm's defaults and the unit of its threshold.
+ */
+export interface ScheduledTaskAlarmOverrides {
+  /**
+   * The out-of-memory warning: the agent's `MemoryUtilization` Maximum ≥ threshold, percent of the limit (> 0 and
+   * ≤ 100), in one 30 s period (high resolution); the app container against its own limit when it has one, else the
+   * task. Missing data is not breaching.
+   *
+   * @default - threshold 90, period 30 s, 1 of 1
+   */
+  readonly memory?: AlarmOverride;
+
+  /**
+   * The failed-run alarm: `FailedRuns` Sum ≥ threshold (count of failed runs, default 1) in one 1-minute period.
+   * Missing data is not breaching.
+   *
+   * @default - threshold 1, period 1 minute, 1 of 1
+   */
+  readonly failedRun?: AlarmOverride;
+
+  /**
+   * The long-run alarm: the agent's `RunDuration` Maximum above `maxRunDuration` in a 1-minute period, while the
+   * run goes on. Its threshold and period come from `maxRunDuration` (not settable here).
+   *
+   * @default - 1 of 1
+   */
+  readonly longRun?: AlarmOverride;
+
+  /**
+   * The schedule-failed alarm: `NumberOfMessagesSent` Sum of the schedule's dead-letter queue ≥ threshold (count of
+   * runs EventBridge Scheduler could not start, default 1) in one 5-minute period.
+   *
+   * @default - threshold 1, period 5 minutes, 1 of 1
+   */
+  readonly scheduleFailed?: AlarmOverride;
+
+  /**
+   * The missed-run alarm: no run ended within `missedRunWindow`. Its threshold, period and evaluation come from the
+   * window (not settable here); `enabled`, `alarmActions` and `okActions` are.
+   *
+   * @default - enabled when a window is given or can be derived from the schedule
+   */
+  readonly missedRun?: AlarmOverride;
+}
+
+/**
+ * Settings of the alarms of a scheduled task.
  */
 export interface ScheduledTaskAlarmOptions {
   /**
-   * Memory use, percent of the limit, at which the out-of-memory warning fires. Must be > 0 and ≤ 100.
-   *
-   * @default 90
-   */
-  readonly memoryThresholdPercent?: number;
-
-  /**
-   * Longest a run may take. Must be at least 1 minute.
+   * Longest a run may take: the long-run alarm fires once a run goes past it. Must be at least 1 minute.
    *
    * @default Duration.hours(1)
    */
@@ -39,45 +82,17 @@ export interface ScheduledTaskAlarmOptions {
   readonly missedRunWindow?: Duration;
 
   /**
-   * Create the out-of-memory warning.
+   * Per-alarm settings: switch an alarm off, change its threshold, periods or actions.
    *
-   * @default true
+   * @default - every alarm with its defaults and the construct's `alarmActions`/`okActions`
    */
-  readonly enableMemoryAlarm?: boolean;
-
-  /**
-   * Create the failed-run alarm.
-   *
-   * @default true
-   */
-  readonly enableFailedRunAlarm?: boolean;
-
-  /**
-   * Create the long-run alarm.
-   *
-   * @default true
-   */
-  readonly enableLongRunAlarm?: boolean;
-
-  /**
-   * Create the schedule-failed alarm (a new message in the schedule's dead-letter queue).
-   *
-   * @default true
-   */
-  readonly enableScheduleFailedAlarm?: boolean;
-
-  /**
-   * Create the missed-run alarm (when a window can be derived or is given; see `missedRunWindow`).
-   *
-   * @default true
-   */
-  readonly enableMissedRunAlarm?: boolean;
+  readonly alarmOverrides?: ScheduledTaskAlarmOverrides;
 }
 
 /**
  * Properties of {@link ScheduledTaskAlarms}.
  */
-export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions {
+export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions, AlarmActionOptions {
   /** The agent's metrics for the task. */
   readonly taskMetrics: TaskMetrics;
 
@@ -127,10 +142,11 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions {
  * TaskFailedToStart). AWS does not document whether a RunTask answer with a `failures[]` entry (no capacity) counts
  * as a target error; if not, only the missed-run alarm notices the missing run.
  *
- * Each alarm can be switched off (`enable...Alarm: false`); `alarms` lists the created ones.
+ * Every alarm is built by the library's one alarm factory: `alarmOverrides` switches each off or changes its
+ * threshold, periods and actions; `alarms` lists the created ones.
  *
- * @throws if `memoryThresholdPercent` is not in (0, 100], `maxRunDuration` is under 1 minute, or
- * `missedRunWindow` is not a whole number of minutes (5 minutes to 1 day) or hours (up to 7 days)
+ * @throws if `maxRunDuration` is under 1 minute, `missedRunWindow` is not a whole number of minutes (5 minutes to
+ * 1 day) or hours (up to 7 days), or an override is invalid (the message names it)
  */
 export class ScheduledTaskAlarms extends Construct {
   /** Memory near the limit, before the out-of-memory kill: `MemoryUtilization` Maximum ≥ threshold in a 30 s period. */
@@ -151,82 +167,77 @@ export class ScheduledTaskAlarms extends Construct {
   /** The missed-run window in use, if there is a missed-run alarm. */
   public readonly missedRunWindow?: Duration;
 
-  /** Every created alarm, for adding actions (`alarm.addAlarmAction(...)`) in one loop. */
+  /** Every created alarm. */
   public readonly alarms: cloudwatch.Alarm[];
 
   constructor(scope: Construct, id: string, props: ScheduledTaskAlarmsProps) {
     super(scope, id);
-    const threshold = props.memoryThresholdPercent ?? 90;
-    if (!Token.isUnresolved(threshold) && !(threshold > 0 && threshold <= 100)) {
-      throw new Error(`memoryThresholdPercent must be > 0 and ≤ 100 (percent of the memory limit), got ${threshold}`);
-    }
     const maxRun = props.maxRunDuration ?? Duration.hours(1);
     if (maxRun.isUnresolved()) throw new Error('maxRunDuration must not be a token');
     if (maxRun.toSeconds() < 60) {
       throw new Error(`maxRunDuration must be at least 1 minute, got ${maxRun.toHumanString()}`);
     }
     const given = props.missedRunWindow !== undefined ? missedRunEvaluation(props.missedRunWindow) : undefined;
-    const alarms: cloudwatch.Alarm[] = [];
+    const o = props.alarmOverrides ?? {};
+    const factory = new AlarmFactory(props);
+    const count = (t: number) => (t >= 1 ? undefined : 'must be at least 1 (a count)');
 
-    if (props.enableMemoryAlarm ?? true) {
-      const memoryMetric = props.taskMetrics.metricMemoryUtilization(props.memoryContainerName, {
-        period: Duration.seconds(30),
-      });
-      this.memoryAlarm = memoryMetric.createAlarm(this, 'MemoryAlarm', {
-        alarmDescription:
-          `Memory use reached ${threshold}% of the ${props.memoryContainerName ? `container "${props.memoryContainerName}"` : 'task'}` +
-          ' limit: the task is close to being killed out of memory (OutOfMemoryError). Check the dashboard, then raise memory or fix the leak.',
-        threshold,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarms.push(this.memoryAlarm);
-    }
+    const container = props.memoryContainerName;
+    this.memoryAlarm = factory.create(this, memoryAlarmDefinition(props.taskMetrics, container, 'alarmOverrides.memory', (t) =>
+      `Memory use reached ${t}% of the ${container ? `container "${container}"` : 'task'}` +
+      ' limit: the task is close to being killed out of memory (OutOfMemoryError). Check the dashboard, then raise memory or fix the leak.'), o.memory);
 
-    if (props.enableFailedRunAlarm ?? true) {
-      this.failedRunAlarm = props.runEvents.metricFailedRuns().createAlarm(this, 'FailedRunAlarm', {
-        alarmDescription:
-          'A run failed: the task failed to start, the app container exited with a non-zero code or none, or was killed out of ' +
-          'memory (FailedRuns, published by the run-outcome handler). The ECS console shows the stopped task with its stoppedReason; ' +
-          'the agent log has its REPORT line.',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarms.push(this.failedRunAlarm);
-    }
+    this.failedRunAlarm = factory.create(this, {
+      id: 'FailedRunAlarm',
+      overrideName: 'alarmOverrides.failedRun',
+      metric: props.runEvents.metricFailedRuns(),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      checkThreshold: count,
+      description: (t) => `${t === 1 ? 'A run' : `${t} or more runs`} failed: the task failed to start, the app container exited with a non-zero code or none, or was killed out of ` +
+        'memory (FailedRuns, published by the run-outcome handler). The ECS console shows the stopped task with its stoppedReason; ' +
+        'the agent log has its REPORT line.',
+    }, o.failedRun);
 
-    if (props.enableLongRunAlarm ?? true) {
-      this.longRunAlarm = props.taskMetrics.metricRunDuration({ period: Duration.minutes(1) }).createAlarm(this, 'LongRunAlarm', {
-        alarmDescription: `A run has lasted longer than ${maxRun.toHumanString()} and is still running.`,
-        threshold: maxRun.toSeconds(),
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarms.push(this.longRunAlarm);
-    }
+    this.longRunAlarm = factory.create(this, {
+      id: 'LongRunAlarm',
+      overrideName: 'alarmOverrides.longRun',
+      metric: props.taskMetrics.metricRunDuration({ period: Duration.minutes(1) }),
+      threshold: maxRun.toSeconds(),
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      description: () => `A run has lasted longer than ${maxRun.toHumanString()} and is still running.`,
+      fixed: {
+        threshold: 'the long-run alarm fires past maxRunDuration; set maxRunDuration',
+        period: 'the long-run alarm uses 1-minute periods (its threshold, maxRunDuration, is whole minutes or more)',
+      },
+    }, o.longRun);
 
-    if (props.enableScheduleFailedAlarm ?? true) {
-      this.scheduleFailedAlarm = props.deadLetterQueue.metricNumberOfMessagesSent({
-        statistic: 'Sum',
-        period: Duration.minutes(5),
-      }).createAlarm(this, 'ScheduleFailedAlarm', {
-        alarmDescription:
-          'EventBridge Scheduler could not start a run after its retries (throttling, missing permissions, an invalid target): ' +
-          'the failed invocation is in the dead-letter queue, with the error in its message attributes. ' +
-          'A task that was started but failed to start is reported by the failed-run alarm instead.',
-        threshold: 1,
-        comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        evaluationPeriods: 1,
-        treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      });
-      alarms.push(this.scheduleFailedAlarm);
-    }
+    this.scheduleFailedAlarm = factory.create(this, {
+      id: 'ScheduleFailedAlarm',
+      overrideName: 'alarmOverrides.scheduleFailed',
+      metric: props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: Duration.minutes(5) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      checkThreshold: count,
+      description: () => 'EventBridge Scheduler could not start a run after its retries (throttling, missing permissions, an invalid target): ' +
+        'the failed invocation is in the dead-letter queue, with the error in its message attributes. ' +
+        'A task that was started but failed to start is reported by the failed-run alarm instead.',
+    }, o.scheduleFailed);
 
-    if (props.enableMissedRunAlarm ?? true) {
+    const missedFixed = {
+      threshold: 'the missed-run alarm fires when no run ended within missedRunWindow; set missedRunWindow',
+      period: 'the missed-run alarm\'s period follows from missedRunWindow; set missedRunWindow',
+      evaluationPeriods: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
+      datapointsToAlarm: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
+    };
+    refuseFixedFields('alarmOverrides.missedRun', missedFixed, o.missedRun);
+    if (o.missedRun?.enabled !== false) {
       let evaluation: MissedRunEvaluation | undefined = given;
       let derivedFrom = 'missedRunWindow';
       if (!evaluation) {
@@ -237,7 +248,7 @@ export class ScheduledTaskAlarms extends Construct {
           const derived = deriveMissedRunWindow(props.schedule, maxRun, props.scheduleTimeWindow?.maxWindow);
           if ('reason' in derived) {
             Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
-              `No missed-run alarm: ${derived.reason}. Set missedRunWindow (≤ 7 days) to have one, or enableMissedRunAlarm: false to silence this warning.`);
+              `No missed-run alarm: ${derived.reason}. Set missedRunWindow (≤ 7 days) to have one, or alarmOverrides.missedRun.enabled false to silence this warning.`);
           } else {
             evaluation = derived.evaluation;
             derivedFrom = derived.derivedFrom;
@@ -247,20 +258,23 @@ export class ScheduledTaskAlarms extends Construct {
       if (evaluation) {
         const human = evaluation.window.toHumanString();
         this.missedRunWindow = evaluation.window;
-        this.missedRunAlarm = props.runEvents.metricRuns({ period: evaluation.period }).createAlarm(this, 'MissedRunAlarm', {
-          alarmDescription:
-            `No run of this task ended in the last ${human} (window from ${derivedFrom}): the schedule may be disabled, failing ` +
-            'to start tasks, or a run may be stuck. Right after the first deployment it stays in alarm until the first run ends.',
+        this.missedRunAlarm = factory.create(this, {
+          id: 'MissedRunAlarm',
+          overrideName: 'alarmOverrides.missedRun',
+          metric: props.runEvents.metricRuns({ period: evaluation.period }),
           threshold: 1,
           comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
           evaluationPeriods: evaluation.evaluationPeriods,
           datapointsToAlarm: evaluation.evaluationPeriods,
           treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        });
-        alarms.push(this.missedRunAlarm);
+          fixed: missedFixed,
+          description: () => `No run of this task ended in the last ${human} (window from ${derivedFrom}): the schedule may be disabled, failing ` +
+            'to start tasks, or a run may be stuck. Right after the first deployment it stays in alarm until the first run ends.',
+        }, o.missedRun);
       }
     }
-    this.alarms = alarms;
+    this.alarms = [this.memoryAlarm, this.failedRunAlarm, this.longRunAlarm, this.scheduleFailedAlarm, this.missedRunAlarm]
+      .filter((a): a is cloudwatch.Alarm => a !== undefined);
   }
 }
 

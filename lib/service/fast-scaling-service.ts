@@ -1,32 +1,25 @@
-import { Duration, Names, RemovalPolicy, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Token, Validations } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as acm from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
-import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import {
-  scaleInIntervals, scaleOutIntervals, validateAlarmPeriod, validateScaleInSteps, validateScaleOutSteps,
-} from './scaling-steps';
+import { scaleInIntervals, scaleOutIntervals, validateScaleInSteps, validateScaleOutSteps } from './scaling-steps';
 import { ServiceAlarmOptions, ServiceAlarms } from './service-alarms';
 import { ServiceDashboard } from './service-dashboard';
-import { AGENT_CONTAINER_NAME, MonitoringAgent } from '../agent/monitoring-agent';
-import { TaskMetrics } from '../agent/task-metrics';
-import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
-import { addAlarmActions } from '../shared/alarm-actions';
-import { addAppContainer, validateAppContainer } from '../shared/app-container';
-import { defaultCluster } from '../shared/default-cluster';
-import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
+import { validateAlarmPeriod, withPeriod } from '../shared/alarm-factory';
+import { AppContainerOptions } from '../shared/app-container-options';
+import { MonitoredFargateBase } from '../shared/monitored-fargate-base';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 
 /**
- * The application container of a {@link FastScalingService}: the options of a scheduled task's container plus
+ * The application container of a {@link FastScalingService}: the options of every monitored app container plus
  * the port the load balancer sends traffic to.
  */
-export interface ServiceContainerOptions extends ScheduledTaskContainerOptions {
+export interface ServiceContainerOptions extends AppContainerOptions {
   /**
    * Port the app listens on (HTTP); the load balancer's target group sends traffic and health checks there.
    *
@@ -247,20 +240,6 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
    * @default '/'
    */
   readonly healthCheckPath?: string;
-
-  /**
-   * Subnets of the tasks.
-   *
-   * @default - private subnets of the cluster's VPC
-   */
-  readonly taskSubnets?: ec2.SubnetSelection;
-
-  /**
-   * Security groups of the tasks (the load balancer is allowed in on the container port).
-   *
-   * @default - a new security group
-   */
-  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }];
@@ -275,25 +254,23 @@ const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, chang
  * sends it every 5 s, and CloudWatch averages all tasks' datapoints into one service metric (`ClusterName`,
  * `ServiceName`); a 10-second high-resolution alarm on it drives an Application Auto Scaling step policy with large
  * steps and a short cooldown. A slower alarm (5 × 1 minute) scales in one task at a time. The service is an
- * `ApplicationLoadBalancedFargateService` (aws-ecs-patterns) whose target group checks health every 10 s and
- * counts a target healthy after 2 checks, so new tasks take traffic sooner.
+ * `ApplicationLoadBalancedFargateService` (aws-ecs-patterns) whose target group checks health every 10 s.
  *
- * Unlike elsewhere in this library, `procfsSampling` defaults to true here: without it the agent has only the
- * metadata endpoint's 10-second CPU, one datapoint per task per 10 s alarm period.
+ * From {@link MonitoredFargateBase}: the task definition with the app container and the agent, the log group, the
+ * tasks' security group (the load balancer is allowed in on the container port), the stack's default cluster
+ * without `cluster`. Unlike elsewhere in this library, `procfsSampling` defaults to true here: without it the agent
+ * has only the metadata endpoint's 10-second CPU, one datapoint per task per 10 s alarm period.
  *
  * Cost of the speed: 12 PutMetricData calls per task per minute (see `flushInterval`) and two alarms, one of them
  * high resolution ($0.30 per month).
  *
- * @throws if `container` is missing, both `cluster` and `vpc` are given, cpu/memory is not a Fargate size,
- * `minCapacity` > `maxCapacity`, steps overlap, leave gaps, run the wrong way or lie outside 0–100, a period is
- * not one an alarm can have, `nativeTargetTrackingCpuPercent` is outside (0, 100], or an alarm option is invalid
+ * @throws if a shared prop is invalid (see {@link MonitoredFargateBase}), `minCapacity` > `maxCapacity`, steps
+ * overlap, leave gaps, run the wrong way or lie outside 0–100, a period is not one an alarm can have,
+ * `nativeTargetTrackingCpuPercent` is outside (0, 100], or an alarm setting is invalid
  */
-export class FastScalingService extends Construct {
+export class FastScalingService extends MonitoredFargateBase {
   /** The ECS service. */
   public readonly service: ecs.FargateService;
-
-  /** The cluster the service runs in. */
-  public readonly cluster: ecs.ICluster;
 
   /** The Application Load Balancer. */
   public readonly loadBalancer: elbv2.ApplicationLoadBalancer;
@@ -301,26 +278,11 @@ export class FastScalingService extends Construct {
   /** The load balancer's target group (the tasks). */
   public readonly targetGroup: elbv2.ApplicationTargetGroup;
 
-  /** The task definition (app container and agent, `pidMode: task`). */
-  public readonly taskDefinition: ecs.FargateTaskDefinition;
-
-  /** The application container. */
-  public readonly appContainer: ecs.ContainerDefinition;
-
-  /** The monitoring agent sidecar container. */
-  public readonly agentContainer: ecs.ContainerDefinition;
-
-  /** Log group of both containers. */
-  public readonly logGroup: logs.LogGroup;
-
   /** The service's task count as an Application Auto Scaling target; add your own policies to it. */
   public readonly scalableTaskCount: ecs.ScalableTaskCount;
 
   /** Name of the ECS service (also the `ServiceName` dimension of the agent's metrics). */
   public readonly serviceName: string;
-
-  /** Metric factory for the agent's service-level metrics (`ClusterName`, `ServiceName`). */
-  public readonly taskMetrics: TaskMetrics;
 
   /** The CPU step scaling (policies and alarms). */
   public readonly cpuScaling: HighResolutionStepScaling;
@@ -328,22 +290,25 @@ export class FastScalingService extends Construct {
   /** The service's alarms (memory, 5xx, response time). */
   public readonly alarms: ServiceAlarms;
 
-  /** The dashboard. */
-  public readonly dashboard: cloudwatch.Dashboard;
+  /** The dashboard, unless `createDashboard` is false. */
+  public readonly dashboard?: cloudwatch.Dashboard;
 
   /** The ALB-fronted service pattern this construct composes. */
   public readonly pattern: ecsPatterns.ApplicationLoadBalancedFargateService;
 
   constructor(scope: Construct, id: string, props: FastScalingServiceProps) {
-    super(scope, id);
-    if (!props.container || !props.container.image) throw new Error('container is required, with at least container.image');
-    if (props.cluster && props.vpc) throw new Error('give either cluster or vpc, not both (vpc is only for a new cluster)');
-    const cpu = props.cpu ?? 512;
-    const memoryLimitMiB = props.memoryLimitMiB ?? 1024;
-    validateFargateTaskSize(cpu, memoryLimitMiB, 'cpu/memoryLimitMiB');
-    const c = props.container;
-    const containerName = validateAppContainer(c, memoryLimitMiB);
-    const containerPort = c.containerPort ?? 80;
+    const containerPort = props.container?.containerPort ?? 80;
+    super(scope, id, {
+      ...props,
+      cpu: props.cpu ?? 512,
+      memoryLimitMiB: props.memoryLimitMiB ?? 1024,
+      procfsSampling: props.procfsSampling ?? true,
+      portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
+      ecsService: true,
+      serviceName: props.serviceName,
+      flushInterval: props.flushInterval ?? Duration.seconds(5),
+    });
+    this.serviceName = this._serviceName!;
     if (!Token.isUnresolved(containerPort) && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {
       throw new Error(`container.containerPort must be a port number from 1 to 65535, got ${containerPort}`);
     }
@@ -356,52 +321,10 @@ export class FastScalingService extends Construct {
       throw new Error(`minCapacity (${minCapacity}) must not be greater than maxCapacity (${maxCapacity})`);
     }
     if (!Token.isUnresolved(maxCapacity) && maxCapacity < 1) throw new Error(`maxCapacity must be at least 1, got ${maxCapacity}`);
-    if (props.platformVersion && !Token.isUnresolved(props.platformVersion) && /^1\.[0-3]\./.test(props.platformVersion)) {
-      throw new Error(`platformVersion must be 1.4.0 or later (the agent's 1-second CPU needs pidMode task), got ${props.platformVersion}`);
-    }
     const nativeTarget = props.nativeTargetTrackingCpuPercent;
     if (nativeTarget !== undefined && !Token.isUnresolved(nativeTarget) && !(nativeTarget > 0 && nativeTarget <= 100)) {
       throw new Error(`nativeTargetTrackingCpuPercent must be > 0 and ≤ 100 (percent CPU), got ${nativeTarget}`);
     }
-
-    this.serviceName = props.serviceName ?? Names.uniqueResourceName(this, { maxLength: 255, separator: '-' });
-    if (!Token.isUnresolved(this.serviceName) && !/^[A-Za-z0-9_-]{1,255}$/.test(this.serviceName)) {
-      throw new Error(`serviceName must be 1–255 letters, digits, hyphens and underscores, got ${JSON.stringify(this.serviceName)}`);
-    }
-
-    this.cluster = props.cluster ?? defaultCluster(this, props.vpc);
-
-    this.logGroup = new logs.LogGroup(this, 'Logs', {
-      retention: props.logRetention ?? logs.RetentionDays.ONE_MONTH,
-      encryptionKey: props.logEncryptionKey,
-      removalPolicy: RemovalPolicy.RETAIN,
-    });
-
-    this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
-      cpu,
-      memoryLimitMiB,
-      family: props.family,
-      // The agent's 1-second CPU reads the app's processes in /proc: one PID namespace per task (Linux, 1.4.0+).
-      pidMode: ecs.PidMode.TASK,
-      runtimePlatform: { operatingSystemFamily: ecs.OperatingSystemFamily.LINUX, cpuArchitecture: ecs.CpuArchitecture.X86_64 },
-    });
-    this.appContainer = addAppContainer(this.taskDefinition, c, this.logGroup, {
-      portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
-    });
-
-    const agent = new MonitoringAgent(this, 'Agent', {
-      taskDefinition: this.taskDefinition,
-      appContainer: this.appContainer,
-      logGroup: this.logGroup,
-      namespace: props.namespace,
-      agentImage: props.agentImage,
-      agentMemoryLimitMiB: props.agentMemoryLimitMiB,
-      metricsPublisher: props.metricsPublisher,
-      procfsSampling: props.procfsSampling ?? true,
-      serviceName: this.serviceName,
-      flushInterval: props.flushInterval ?? Duration.seconds(5),
-    });
-    this.agentContainer = agent.container;
 
     this.pattern = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Service', {
       cluster: this.cluster,
@@ -413,7 +336,9 @@ export class FastScalingService extends Construct {
       redirectHTTP: props.certificate ? true : undefined,
       sslPolicy: props.certificate ? elbv2.SslPolicy.RECOMMENDED_TLS : undefined,
       taskSubnets: props.taskSubnets,
-      securityGroups: props.securityGroups,
+      securityGroups: this.securityGroups,
+      assignPublicIp: props.assignPublicIp,
+      enableExecuteCommand: props.enableExecuteCommand,
       platformVersion: props.platformVersion,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
@@ -442,12 +367,6 @@ export class FastScalingService extends Construct {
     (this.service.node.defaultChild as ecs.CfnService).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
 
     this.scalableTaskCount = this.service.autoScaleTaskCount({ minCapacity, maxCapacity });
-    this.taskMetrics = new TaskMetrics({
-      namespace: agent.namespace,
-      clusterName: this.cluster.clusterName,
-      serviceName: this.serviceName,
-    });
-
     this.cpuScaling = this.stepScaling('Cpu', {
       ...props, // the StepScalingTimingOptions
       metric: this.taskMetrics.metricCpuUtilization(undefined, { statistic: 'Average' }),
@@ -461,22 +380,24 @@ export class FastScalingService extends Construct {
       taskMetrics: this.taskMetrics,
       loadBalancer: this.loadBalancer,
       targetGroup: this.targetGroup,
-      memoryThresholdPercent: props.memoryThresholdPercent,
-      http5xxThresholdPercent: props.http5xxThresholdPercent,
-      responseTimeThreshold: props.responseTimeThreshold,
+      alarmOverrides: props.alarmOverrides,
+      alarmActions: props.alarmActions,
+      okActions: props.okActions,
     });
-    addAlarmActions(this.alarms.alarms, props);
 
-    this.dashboard = new ServiceDashboard(this, 'Dashboard', {
-      taskMetrics: this.taskMetrics,
-      containerNames: [containerName, AGENT_CONTAINER_NAME],
-      clusterName: this.cluster.clusterName,
-      serviceName: this.serviceName,
-      loadBalancer: this.loadBalancer,
-      targetGroup: this.targetGroup,
-      alarms: this.alarms.alarms,
-      scalingAlarms: [this.cpuScaling.scaleOutAlarm, ...this.cpuScaling.scaleInAlarm ? [this.cpuScaling.scaleInAlarm] : []],
-    }).dashboard;
+    if (props.createDashboard ?? true) {
+      this.dashboard = new ServiceDashboard(this, 'Dashboard', {
+        taskMetrics: this.taskMetrics,
+        containerNames: [this.appContainerName, AGENT_CONTAINER_NAME],
+        clusterName: this.cluster.clusterName,
+        serviceName: this.serviceName,
+        loadBalancer: this.loadBalancer,
+        targetGroup: this.targetGroup,
+        alarms: this.alarms.alarms,
+        scalingAlarms: [this.cpuScaling.scaleOutAlarm, ...this.cpuScaling.scaleInAlarm ? [this.cpuScaling.scaleInAlarm] : []],
+        dashboardName: props.dashboardName,
+      }).dashboard;
+    }
 
     this.acknowledgeNagFindings(props.publicLoadBalancer ?? true);
   }
@@ -492,25 +413,6 @@ export class FastScalingService extends Construct {
    */
   public scaleOnHighResolutionMetric(id: string, options: HighResolutionStepScalingOptions): HighResolutionStepScaling {
     return this.stepScaling(id, options, false);
-  }
-
-  /**
-   * `CPUUtilization` of the service (all tasks' datapoints together) or of one container, percent of the task's
-   * vCPU. See {@link TaskMetrics}.
-   *
-   * @param containerName the container, or undefined for the whole task
-   */
-  public metricCpuUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.taskMetrics.metricCpuUtilization(containerName, props);
-  }
-
-  /**
-   * `MemoryUtilization` of the service's tasks (or of one container), percent of the limit. See {@link TaskMetrics}.
-   *
-   * @param containerName the container, or undefined for the whole task
-   */
-  public metricMemoryUtilization(containerName?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.taskMetrics.metricMemoryUtilization(containerName, props);
   }
 
   private stepScaling(id: string, o: HighResolutionStepScalingOptions, percent: boolean): HighResolutionStepScaling {
@@ -587,12 +489,6 @@ export class FastScalingService extends Construct {
       });
     }
   }
-}
-
-/** The metric with another period (its statistic, dimensions and label kept). */
-function withPeriod(metric: cloudwatch.IMetric, period: Duration): cloudwatch.IMetric {
-  if (metric instanceof cloudwatch.Metric || metric instanceof cloudwatch.MathExpression) return metric.with({ period });
-  return metric;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { Duration, Token } from 'aws-cdk-lib';
+import { Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 
 /**
@@ -95,26 +95,6 @@ export function validateScaleInSteps(steps: appscaling.ScalingInterval[], prop: 
     }
   });
   return steps[0].upper!;
-}
-
-/**
- * An alarm period CloudWatch accepts and CDK's `Metric` can carry: 10 or 30 seconds (high resolution) or a multiple
- * of 60 seconds. (CloudWatch also has 20 s alarms, but CDK's `Metric` rejects a 20 s period.) With `evaluationPeriods`,
- * period × evaluation periods must be at most 1 day.
- */
-export function validateAlarmPeriod(period: Duration, evaluationPeriods: number, prop: string, evaluationProp: string): void {
-  if (period.isUnresolved()) throw new Error(`${prop} must not be a token`);
-  const s = period.toSeconds({ integral: false });
-  if (!(s === 10 || s === 30 || (s >= 60 && s % 60 === 0))) {
-    throw new Error(`${prop} must be 10 seconds, 30 seconds or a whole number of minutes (the alarm periods CloudWatch accepts), got ${period.toHumanString()}`);
-  }
-  if (Token.isUnresolved(evaluationPeriods)) return;
-  if (!Number.isInteger(evaluationPeriods) || evaluationPeriods < 1) {
-    throw new Error(`${evaluationProp} must be a whole number of at least 1, got ${evaluationPeriods}`);
-  }
-  if (s * evaluationPeriods > 86_400) {
-    throw new Error(`${prop} × ${evaluationProp} must be at most 1 day (CloudWatch's limit), got ${s} s × ${evaluationPeriods}`);
-  }
 }
 
 /** The step intervals in the shape `ScalableTaskCount.scaleOnMetric` wants: a no-change interval on the other side. */

@@ -1,25 +1,27 @@
 import { Token } from 'aws-cdk-lib';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import { AppContainerOptions } from './app-container-options';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
-import type { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-scheduled-task';
 
 /**
- * The application container both monitored constructs add next to the agent: the same checks (messages name the
- * `container.*` prop) and the same defaults (name `app`, essential, awslogs to the construct's log group).
- * Internal: not exported from the package.
- */
-
-/**
- * Checks the container options against the task's memory and returns the container name.
+ * Checks the container options against the task's memory and returns the container name. Internal.
  *
- * @throws if `container.memoryLimitMiB` is outside 6 MiB–the task's memory, `container.stopTimeout` exceeds the
- * Fargate maximum of 120 s, or `container.containerName` is the agent's
+ * @param agentReservationMiB the memory ECS counts for the agent container (its reservation)
+ * @throws if `container.memoryLimitMiB` is under 6 MiB or, with the agent's reservation, exceeds the task's memory,
+ * `container.stopTimeout` exceeds the Fargate maximum of 120 s, or `container.containerName` is the agent's
  */
-export function validateAppContainer(c: ScheduledTaskContainerOptions, taskMemoryLimitMiB: number): string {
-  if (c.memoryLimitMiB !== undefined && !Token.isUnresolved(c.memoryLimitMiB) && !Token.isUnresolved(taskMemoryLimitMiB)
-    && (c.memoryLimitMiB < 6 || c.memoryLimitMiB > taskMemoryLimitMiB)) {
-    throw new Error(`container.memoryLimitMiB must be between 6 and the task's memoryLimitMiB (${taskMemoryLimitMiB}), got ${c.memoryLimitMiB}`);
+export function validateAppContainer(c: AppContainerOptions, taskMemoryLimitMiB: number, agentReservationMiB: number): string {
+  const limit = c.memoryLimitMiB;
+  if (limit !== undefined && !Token.isUnresolved(limit) && !Token.isUnresolved(taskMemoryLimitMiB)) {
+    if (limit < 6) throw new Error(`container.memoryLimitMiB must be at least 6 (MiB), got ${limit}`);
+    // ECS: "The total amount of memory reserved for all containers within a task must be lower than the task memory
+    // value" (ContainerDefinition.memory); a container's reservation is its memoryReservation, else its memory.
+    if (limit + agentReservationMiB > taskMemoryLimitMiB) {
+      throw new Error(`container.memoryLimitMiB (${limit}) plus the agent's reservation (${agentReservationMiB} MiB) must not exceed the task's ` +
+        `memoryLimitMiB (${taskMemoryLimitMiB}): ECS refuses a task definition whose containers reserve more than the task's memory. ` +
+        `Set container.memoryLimitMiB to at most ${taskMemoryLimitMiB - agentReservationMiB}, or raise memoryLimitMiB`);
+    }
   }
   if (c.stopTimeout && !c.stopTimeout.isUnresolved() && c.stopTimeout.toSeconds() > 120) {
     throw new Error(`container.stopTimeout must be at most 120 seconds on Fargate, got ${c.stopTimeout.toHumanString()}`);
@@ -31,9 +33,9 @@ export function validateAppContainer(c: ScheduledTaskContainerOptions, taskMemor
   return containerName;
 }
 
-/** Adds the (essential) app container, logging to `logGroup` with stream prefix `app` unless `container.logging`. */
-export function addAppContainer(taskDefinition: ecs.TaskDefinition, c: ScheduledTaskContainerOptions, logGroup: logs.ILogGroup,
-  extra: { portMappings?: ecs.PortMapping[] } = {}): ecs.ContainerDefinition {
+/** Adds the (essential) app container, logging to `logGroup` with stream prefix `app` unless `container.logging`. Internal. */
+export function addAppContainer(taskDefinition: ecs.TaskDefinition, c: AppContainerOptions, logGroup: logs.ILogGroup,
+  portMappings?: ecs.PortMapping[]): ecs.ContainerDefinition {
   return taskDefinition.addContainer('App', {
     containerName: c.containerName ?? 'app',
     image: c.image,
@@ -46,7 +48,7 @@ export function addAppContainer(taskDefinition: ecs.TaskDefinition, c: Scheduled
     user: c.user,
     readonlyRootFilesystem: c.readonlyRootFilesystem,
     essential: true,
-    portMappings: extra.portMappings,
+    portMappings,
     logging: c.logging ?? ecs.LogDrivers.awsLogs({ logGroup, streamPrefix: 'app' }),
   });
 }

@@ -2,7 +2,6 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import { TaskMetrics } from '../agent/task-metrics';
-import { TaskRunEvents } from '../scheduled-task/task-run-events';
 
 /**
  * Properties of {@link TaskDashboard}.
@@ -15,11 +14,19 @@ export interface TaskDashboardProps {
   readonly containerNames: string[];
 
   /**
-   * Run counts, for tasks that run to completion.
+   * Number of runs that ended (for tasks that run to completion, e.g. `TaskRunEvents.metricRuns()`); graphed with
+   * `failedRunsMetric` and next to the run duration.
    *
-   * @default - no runs widget
+   * @default - no runs widgets
    */
-  readonly runEvents?: TaskRunEvents;
+  readonly runsMetric?: cloudwatch.Metric;
+
+  /**
+   * Number of runs that failed (e.g. `TaskRunEvents.metricFailedRuns()`), graphed with `runsMetric`.
+   *
+   * @default - no failed-runs line
+   */
+  readonly failedRunsMetric?: cloudwatch.Metric;
 
   /**
    * Alarms shown in an alarm status widget on top.
@@ -97,13 +104,13 @@ export class TaskDashboard extends Construct {
     if (props.alarms && props.alarms.length > 0) {
       this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: props.alarms, width: 24 }));
     }
-    if (props.runEvents) {
+    if (props.runsMetric) {
       this.dashboard.addWidgets(
         new cloudwatch.GraphWidget({
           title: 'Runs ended (count per 5 min)',
           left: [
-            props.runEvents.metricRuns({ period: Duration.minutes(5), label: 'runs' }),
-            props.runEvents.metricFailedRuns({ period: Duration.minutes(5), label: 'failed', color: cloudwatch.Color.RED }),
+            props.runsMetric.with({ period: Duration.minutes(5), label: 'runs' }),
+            ...props.failedRunsMetric ? [props.failedRunsMetric.with({ period: Duration.minutes(5), label: 'failed', color: cloudwatch.Color.RED })] : [],
           ],
           leftYAxis: { min: 0, showUnits: false },
           width: 12,

@@ -11,7 +11,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { FactName } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
-import { FastScalingService, MonitoredScheduledTask } from '../../lib';
+import { FastScalingService, MonitoredScheduledTask, RunOutcomeHandler } from '../../lib';
 
 /**
  * The example app of the README: a nightly batch job on Fargate, monitored.
@@ -52,6 +52,14 @@ export class ExampleStack extends Stack {
       })),
     });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
+    const alarmActions = [new cw_actions.SnsAction(alarmTopic)];
+
+    // The run-outcome handler, explicit: its logs kept a year and encrypted, its own alarms to the same topic.
+    const runOutcomes = new RunOutcomeHandler(this, 'RunOutcomes', {
+      logRetention: logs.RetentionDays.ONE_YEAR,
+      logEncryptionKey: key,
+      alarmActions,
+    });
 
     this.nightlyBatch = new MonitoredScheduledTask(this, 'NightlyBatch', {
       cluster,
@@ -67,12 +75,13 @@ export class ExampleStack extends Stack {
       cpu: 512,
       memoryLimitMiB: 1024,
       namespace: 'Example/NightlyBatch',
-      memoryThresholdPercent: 85,
+      alarmOverrides: { memory: { threshold: 85 } },
       maxRunDuration: Duration.minutes(30),
       procfsSampling: true,
       logRetention: logs.RetentionDays.ONE_YEAR,
       logEncryptionKey: key,
-      alarmActions: [new cw_actions.SnsAction(alarmTopic)],
+      alarmActions,
+      runOutcomeHandler: runOutcomes,
     });
 
     // --- FastScalingService: a web shop that scales out within seconds of a burst ---
@@ -112,7 +121,7 @@ export class ExampleStack extends Stack {
       }),
       logRetention: logs.RetentionDays.ONE_YEAR,
       logEncryptionKey: key,
-      alarmActions: [new cw_actions.SnsAction(alarmTopic)],
+      alarmActions,
     });
     logAccessLogs(this.shop, accessLogs, 'shop');
     this.shop.loadBalancer.setAttribute('deletion_protection.enabled', 'true');

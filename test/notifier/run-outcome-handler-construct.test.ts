@@ -7,6 +7,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
@@ -26,7 +27,9 @@ function twoTasks() {
     Validations.of(secret).acknowledge({ id: 'AwsSolutions-SMG4', reason: 'A Slack webhook URL cannot be rotated automatically.' });
   }
   const alarmActions = [new actions.SnsAction(topic)];
-  const quiet = new MonitoredScheduledTask(stack, 'Quiet', minimalProps({ cluster, namespace: 'Team/A', family: 'quiet-job', alarmActions }));
+  // The handler is created explicitly with its own settings; `RunOutcomeHandler.of` (used by `loud`) finds it by its id.
+  const runOutcomeHandler = new RunOutcomeHandler(stack, 'FargateMonitorRunOutcomeHandler', { alarmActions });
+  const quiet = new MonitoredScheduledTask(stack, 'Quiet', minimalProps({ cluster, namespace: 'Team/A', family: 'quiet-job', alarmActions, runOutcomeHandler }));
   const loud = new MonitoredScheduledTask(stack, 'Loud', minimalProps({
     cluster,
     namespace: 'Team/B',
@@ -78,7 +81,7 @@ describe('RunOutcomeHandler: one per stack', () => {
     });
   });
 
-  test('alarms on errors and on each new dead-letter message, with the tasks\' actions once', () => {
+  test('alarms on errors and on each new dead-letter message, with the handler\'s own actions', () => {
     const alarms = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).filter(([id]) => id.startsWith('FargateMonitorRunOutcomeHandler'));
     const props = alarms.map(([, a]) => (a as any).Properties);
     expect(props.map((p) => [p.Namespace, p.MetricName, p.Statistic, p.Threshold, p.ComparisonOperator])).toEqual([
@@ -147,16 +150,40 @@ describe('RunOutcomeHandler: one per stack', () => {
   });
 });
 
-describe('bad props and misuse', () => {
-  test('a second handler in a stack, or one below the stack, fails', () => {
+describe('explicit handlers, no first-caller-wins', () => {
+  test('the default handler never takes a task\'s settings: its log retention and alarm actions are the defaults', () => {
     const stack = newStack();
-    RunOutcomeHandler.of(stack);
-    expect(() => new RunOutcomeHandler(stack, 'Other')).toThrow(/already has a RunOutcomeHandler: use RunOutcomeHandler.of/);
-    const other = newStack('Other');
-    const scope = new ecs.Cluster(other, 'C');
-    expect(() => new RunOutcomeHandler(scope, 'H')).toThrow(/must be created directly in a Stack/);
+    const topic = new sns.Topic(stack, 'Ops');
+    new MonitoredScheduledTask(stack, 'First', minimalProps({ logRetention: logs.RetentionDays.ONE_YEAR, alarmActions: [new actions.SnsAction(topic)] }));
+    const t = Template.fromStack(stack);
+    const handlerLogs = Object.entries(t.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('FargateMonitorRunOutcomeHandler'));
+    expect(handlerLogs.map(([, l]) => (l as any).Properties.RetentionInDays)).toEqual([30]);
+    const handlerAlarms = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).filter(([id]) => id.startsWith('FargateMonitorRunOutcomeHandler'));
+    expect(handlerAlarms).toHaveLength(2);
+    for (const [, a] of handlerAlarms) expect((a as any).Properties.AlarmActions).toBeUndefined();
   });
 
+  test('a task given its own handler uses it; others use the stack\'s default one', () => {
+    const stack = newStack();
+    const mine = new RunOutcomeHandler(stack, 'Mine', { alarmOverrides: { errors: { enabled: false } } });
+    const a = new MonitoredScheduledTask(stack, 'A', minimalProps({ runOutcomeHandler: mine }));
+    const b = new MonitoredScheduledTask(stack, 'B', minimalProps());
+    expect(a.runEvents.handler).toBe(mine);
+    expect(b.runEvents.handler).toBe(RunOutcomeHandler.of(stack));
+    expect(b.runEvents.handler).not.toBe(mine);
+    expect(mine.errorsAlarm).toBeUndefined();
+    expect(mine.alarms.map((x) => x.node.id)).toEqual(['DeadLetterAlarm']);
+    Template.fromStack(stack).resourceCountIs('AWS::Lambda::Function', 2);
+  });
+
+  test('RunOutcomeHandler.of refuses a foreign construct under the default id', () => {
+    const stack = newStack();
+    new sns.Topic(stack, 'FargateMonitorRunOutcomeHandler');
+    expect(() => RunOutcomeHandler.of(stack)).toThrow(/FargateMonitorRunOutcomeHandler under stack .* is taken by another construct/);
+  });
+});
+
+describe('bad props', () => {
   test('headroom outside 0–200 names the prop', () => {
     const stack = newStack();
     const successWebhook = new secretsmanager.Secret(stack, 'S');

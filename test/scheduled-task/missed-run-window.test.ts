@@ -98,16 +98,16 @@ describe('MonitoredScheduledTask without a possible window: no missed-run alarm,
     expect(warnings[0]).toMatch(/Set missedRunWindow/);
   });
 
-  test('an explicit missedRunWindow still gives a weekly job its alarm; enableMissedRunAlarm: false silences it all', () => {
+  test('an explicit missedRunWindow still gives a weekly job its alarm; alarmOverrides.missedRun.enabled false silences it all', () => {
     const weekly = S.cron({ minute: '0', hour: '2', weekDay: 'MON' });
     expect(synth(weekly, { missedRunWindow: Duration.days(7) })).toEqual({ alarms: [expect.stringContaining('MissedRunAlarm')], warnings: [] });
-    expect(synth(weekly, { enableMissedRunAlarm: false })).toEqual({ alarms: [], warnings: [] });
+    expect(synth(weekly, { alarmOverrides: { missedRun: { enabled: false } } })).toEqual({ alarms: [], warnings: [] });
   });
 
   test('every alarm can be switched off; `alarms` lists the created ones', () => {
     const stack = newStack();
     const task = new MonitoredScheduledTask(stack, 'Job', minimalProps({
-      enableMemoryAlarm: false, enableLongRunAlarm: false, enableScheduleFailedAlarm: false,
+      alarmOverrides: { memory: { enabled: false }, longRun: { enabled: false }, scheduleFailed: { enabled: false } },
     }));
     expect(task.alarms.memoryAlarm).toBeUndefined();
     expect(task.alarms.alarms.map((a) => a.node.id)).toEqual(['FailedRunAlarm', 'MissedRunAlarm']);

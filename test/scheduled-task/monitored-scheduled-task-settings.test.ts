@@ -255,9 +255,11 @@ describe('settings users must be able to set', () => {
   test('okActions are separate from alarmActions; by default OK goes to the alarm actions', () => {
     const page = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:page' }) };
     const info = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:info' }) };
-    const alarms = (t: Template) => Object.values(t.findResources('AWS::CloudWatch::Alarm')).map((a: any) => a.Properties);
+    // The task's own alarms (the stack's run-outcome handler has its own actions: RunOutcomeHandlerProps).
+    const alarms = (t: Template) => Object.entries(t.findResources('AWS::CloudWatch::Alarm'))
+      .filter(([id]) => !id.startsWith('FargateMonitorRunOutcomeHandler')).map(([, a]: [string, any]) => a.Properties);
     const separate = alarms(synth(minimalProps({ alarmActions: [page], okActions: [info] })).template);
-    expect(separate.length).toBeGreaterThan(0);
+    expect(separate).toHaveLength(5);
     for (const a of separate) {
       expect(a.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
       expect(a.OKActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:info']);
@@ -266,6 +268,69 @@ describe('settings users must be able to set', () => {
       expect(a.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
       expect(a.OKActions).toBeUndefined();
     }
+  });
+
+  test('alarmOverrides: one alarm off, one with its own threshold, periods and actions, the others as before', () => {
+    const page = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:page' }) };
+    const night = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:night' }) };
+    const { task, template } = synth(minimalProps({
+      alarmActions: [page],
+      alarmOverrides: {
+        longRun: { enabled: false },
+        failedRun: { threshold: 2, period: Duration.minutes(5), evaluationPeriods: 3, datapointsToAlarm: 2, alarmActions: [night], okActions: [] },
+      },
+    }));
+    expect(task.alarms.longRunAlarm).toBeUndefined();
+    expect(task.alarms.alarms.map((a) => a.node.id)).toEqual(['MemoryAlarm', 'FailedRunAlarm', 'ScheduleFailedAlarm', 'MissedRunAlarm']);
+    const failed = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('FailedRunAlarm'))![1] as any;
+    expect(failed.Properties).toMatchObject({
+      MetricName: 'FailedRuns',
+      Threshold: 2,
+      Period: 300,
+      EvaluationPeriods: 3,
+      DatapointsToAlarm: 2,
+      AlarmActions: ['arn:aws:sns:eu-central-1:111111111111:night'],
+    });
+    expect(failed.Properties.OKActions).toBeUndefined();
+    expect(failed.Properties.AlarmDescription).toMatch(/^2 or more runs failed/);
+    const memory = Object.entries(template.findResources('AWS::CloudWatch::Alarm')).find(([id]) => id.includes('MemoryAlarm'))![1] as any;
+    expect(memory.Properties).toMatchObject({ Threshold: 90, Period: 30, AlarmActions: ['arn:aws:sns:eu-central-1:111111111111:page'] });
+  });
+
+  test('alarmOverrides that the alarm takes from another prop, or that CloudWatch refuses, fail naming the prop', () => {
+    const cases: Array<[MonitoredScheduledTaskProps['alarmOverrides'], RegExp]> = [
+      [{ longRun: { threshold: 100 } }, /alarmOverrides.longRun.threshold cannot be set: .*set maxRunDuration/],
+      [{ missedRun: { period: Duration.hours(1) } }, /alarmOverrides.missedRun.period cannot be set: .*set missedRunWindow/],
+      [{ failedRun: { threshold: 0 } }, /alarmOverrides.failedRun.threshold must be at least 1 \(a count\), got 0/],
+      [{ failedRun: { period: Duration.seconds(45) } }, /alarmOverrides.failedRun.period must be 10 seconds, 30 seconds or a whole number of minutes/],
+      [{ scheduleFailed: { datapointsToAlarm: 2 } }, /alarmOverrides.scheduleFailed.datapointsToAlarm must be a whole number from 1 to evaluationPeriods \(1\), got 2/],
+      [{ memory: { evaluationPeriods: 0 } }, /alarmOverrides.memory.evaluationPeriods must be a whole number of at least 1, got 0/],
+    ];
+    for (const [alarmOverrides, message] of cases) expect(() => synth(minimalProps({ alarmOverrides }))).toThrow(message);
+  });
+
+  test('scheduleEnabled false: no missed-run alarm (it would stay in ALARM); asking for one fails', () => {
+    const { task } = synth(minimalProps({ scheduleEnabled: false }));
+    expect(task.alarms.missedRunAlarm).toBeUndefined();
+    expect(task.alarms.alarms.map((a) => a.node.id)).toEqual(['MemoryAlarm', 'FailedRunAlarm', 'LongRunAlarm', 'ScheduleFailedAlarm']);
+    expect(() => synth(minimalProps({ scheduleEnabled: false, alarmOverrides: { missedRun: { enabled: true } } })))
+      .toThrow(/alarmOverrides.missedRun.enabled is true but scheduleEnabled is false/);
+  });
+
+  test('the app container\'s hard limit plus the agent\'s reservation must fit the task; the agent reserves 64 MiB below its 128 MiB limit', () => {
+    const { template } = synth(minimalProps({ container: { image: ecs.ContainerImage.fromRegistry('x'), memoryLimitMiB: 448 } }));
+    const containers = (Object.values(template.findResources('AWS::ECS::TaskDefinition'))[0] as any).Properties.ContainerDefinitions;
+    expect(containers.map((c: any) => [c.Name, c.Memory, c.MemoryReservation])).toEqual([['app', 448, undefined], [AGENT_CONTAINER_NAME, 128, 64]]);
+    expect(() => synth(minimalProps({ container: { image: ecs.ContainerImage.fromRegistry('x'), memoryLimitMiB: 512 } })))
+      .toThrow(/container.memoryLimitMiB \(512\) plus the agent's reservation \(64 MiB\) must not exceed the task's memoryLimitMiB \(512\).*at most 448/);
+  });
+
+  test('ECS Exec with procfsSampling (pidMode task) warns at synth: one session per PID namespace, landing anywhere', () => {
+    const { stack } = synth(minimalProps({ enableExecuteCommand: true, procfsSampling: true }));
+    const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('one ECS Exec session per PID namespace'));
+    expect(warnings).toHaveLength(1);
+    const { stack: plain } = synth(minimalProps({ enableExecuteCommand: true }));
+    expect(Annotations.fromStack(plain).findWarning('*', Match.stringLikeRegexp('PID namespace'))).toHaveLength(0);
   });
 });
 

@@ -128,7 +128,7 @@ describe('agent options', () => {
 
   test('procfsSampling on an older platform version fails at synth', () => {
     expect(() => synth(minimalProps({ procfsSampling: true, platformVersion: ecs.FargatePlatformVersion.VERSION1_3 })))
-      .toThrow(/procfsSampling needs Fargate platform version 1.4.0 or later/);
+      .toThrow(/platformVersion must be 1.4.0 or later with procfsSampling/);
   });
 
   test('MonitoringAgent on a task definition without pidMode task refuses procfsSampling', () => {
@@ -216,7 +216,7 @@ describe('alarms', () => {
   });
 
   test('memory alarm watches the task against its memory, or the app against its own limit', () => {
-    const task = synth(minimalProps({ memoryThresholdPercent: 80 }));
+    const task = synth(minimalProps({ alarmOverrides: { memory: { threshold: 80 } } }));
     expect(alarm(task.template, 'MemoryAlarm')).toMatchObject({
       MetricName: 'MemoryUtilization',
       Statistic: 'Maximum',
@@ -358,9 +358,9 @@ describe('bad props fail at synth with the prop named', () => {
     ['invalid cpu', { cpu: 300 }, /cpu 300 is not a Fargate task CPU value/],
     ['invalid cpu/memory pair', { cpu: 256, memoryLimitMiB: 4096 }, /memoryLimitMiB 4096 is not valid with cpu 256/],
     ['stopTimeout above 120 s', { container: { image: img, stopTimeout: Duration.seconds(121) } }, /container\.stopTimeout must be at most 120 seconds/],
-    ['container limit above the task', { container: { image: img, memoryLimitMiB: 1024 } }, /container\.memoryLimitMiB must be between 6 and the task's memoryLimitMiB \(512\)/],
-    ['threshold 0', { memoryThresholdPercent: 0 }, /memoryThresholdPercent must be > 0 and ≤ 100/],
-    ['threshold above 100', { memoryThresholdPercent: 101 }, /memoryThresholdPercent must be > 0 and ≤ 100/],
+    ['container limit above the task', { container: { image: img, memoryLimitMiB: 1024 } }, /container\.memoryLimitMiB \(1024\) plus the agent's reservation \(64 MiB\) must not exceed the task's memoryLimitMiB \(512\)/],
+    ['threshold 0', { alarmOverrides: { memory: { threshold: 0 } } }, /alarmOverrides.memory.threshold must be > 0 and ≤ 100/],
+    ['threshold above 100', { alarmOverrides: { memory: { threshold: 101 } } }, /alarmOverrides.memory.threshold must be > 0 and ≤ 100/],
     ['missing schedule', { schedule: undefined as any }, /schedule is required/],
     ['missing container', { container: undefined as any }, /container is required/],
     ['cluster and vpc', { cluster: {} as any, vpc: {} as any }, /give either cluster or vpc, not both/],

@@ -4,6 +4,8 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
 import { FastScalingService, FastScalingServiceProps, MonitoredScheduledTask } from '../../lib';
 import { minimalProps, newStack } from '../support/stacks';
 
@@ -216,11 +218,11 @@ describe('bad props fail at synth, naming the prop', () => {
     ['scale-in threshold above scale-out', { scaleInSteps: [{ upper: 80, change: -1 }] }, /scaleInSteps must start below scaleOutSteps/],
     ['a 20 s period (CDK metrics cannot carry it)', { scaleOutPeriod: Duration.seconds(20) }, /scaleOutPeriod must be 10 seconds, 30 seconds or a whole number of minutes .*got 20 seconds/],
     ['a 45 s period', { scaleInPeriod: Duration.seconds(45) }, /scaleInPeriod must be 10 seconds, 30 seconds or a whole number of minutes/],
-    ['period × evaluations over a day', { scaleInPeriod: Duration.hours(1), scaleInEvaluationPeriods: 25 }, /scaleInPeriod × scaleInEvaluationPeriods must be at most 1 day/],
+    ['period × evaluations over a day', { scaleInPeriod: Duration.minutes(30), scaleInEvaluationPeriods: 49 }, /scaleInPeriod × scaleInEvaluationPeriods must be at most 1 day/],
     ['zero evaluation periods', { scaleOutEvaluationPeriods: 0 }, /scaleOutEvaluationPeriods must be a whole number of at least 1/],
     ['native target outside 0–100', { nativeTargetTrackingCpuPercent: 150 }, /nativeTargetTrackingCpuPercent must be > 0 and ≤ 100/],
-    ['memory threshold outside 0–100', { memoryThresholdPercent: 0 }, /memoryThresholdPercent must be > 0 and ≤ 100/],
-    ['5xx threshold outside 0–100', { http5xxThresholdPercent: 101 }, /http5xxThresholdPercent must be > 0 and ≤ 100/],
+    ['memory threshold outside 0–100', { alarmOverrides: { memory: { threshold: 0 } } }, /alarmOverrides.memory.threshold must be > 0 and ≤ 100/],
+    ['5xx threshold outside 0–100', { alarmOverrides: { http5xx: { threshold: 101 } } }, /alarmOverrides.http5xx.threshold must be > 0 and ≤ 100/],
     ['a task size Fargate lacks', { cpu: 512, memoryLimitMiB: 512 }, /cpu\/memoryLimitMiB: memoryLimitMiB 512 is not valid with cpu 512/],
     ['a bad service name', { serviceName: 'my service' }, /serviceName must be 1–255 letters, digits, hyphens and underscores/],
     ['an old platform version', { platformVersion: ecs.FargatePlatformVersion.VERSION1_3 }, /platformVersion must be 1.4.0 or later/],
@@ -231,7 +233,7 @@ describe('bad props fail at synth, naming the prop', () => {
   });
 
   test('container checks shared with the scheduled task (lib/shared/app-container.ts)', () => {
-    expect(() => make({ container: { image, memoryLimitMiB: 2048 } })).toThrow(/container.memoryLimitMiB must be between 6 and the task's memoryLimitMiB \(1024\), got 2048/);
+    expect(() => make({ container: { image, memoryLimitMiB: 2048 } })).toThrow(/container.memoryLimitMiB \(2048\) plus the agent's reservation \(64 MiB\) must not exceed the task's memoryLimitMiB \(1024\)/);
     expect(() => make({ container: { image, stopTimeout: Duration.minutes(3) } })).toThrow(/container.stopTimeout must be at most 120 seconds/);
     expect(() => make({ container: { image, containerName: 'fargate-monitor-agent' } })).toThrow(/is reserved for the monitoring agent/);
   });
@@ -306,5 +308,67 @@ test('the shared step-scaling timing reaches the CPU policies: scaleInAdjustment
   });
   t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', {
     StepScalingPolicyConfiguration: Match.objectLike({ Cooldown: 120 }),
+  });
+});
+
+describe('the props both monitored constructs share, on the service', () => {
+  test('ARM64: the tasks run on ARM64 and the bundled agent image is built for linux/arm64', () => {
+    const { stack, t } = make({ cpuArchitecture: ecs.CpuArchitecture.ARM64 });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', { RuntimePlatform: { OperatingSystemFamily: 'LINUX', CpuArchitecture: 'ARM64' } });
+    const assets = stack.node.root.node.findAll().map((c: any) => c.assetHash && c.platform).filter(Boolean);
+    expect(JSON.stringify(stack.resolve(assets))).not.toContain('amd64');
+  });
+
+  test('an existing task role and log group are used; no task role or log group is created', () => {
+    const stack = newStack();
+    const role = new iam.Role(stack, 'AppRole', { assumedBy: new iam.ServicePrincipal('ecs-tasks.amazonaws.com') });
+    const logGroup = new logs.LogGroup(stack, 'Shared');
+    const { t } = make({ taskRole: role, logGroup }, stack);
+    const td = resourcesOf(t, 'AWS::ECS::TaskDefinition')[0][1].Properties;
+    expect(td.TaskRoleArn).toEqual({ 'Fn::GetAtt': [expect.stringMatching(/^AppRole/), 'Arn'] });
+    expect(resourcesOf(t, 'AWS::Logs::LogGroup').map(([id]) => id)).toEqual([expect.stringMatching(/^Shared/)]);
+    for (const c of td.ContainerDefinitions) expect(c.LogConfiguration.Options['awslogs-group']).toEqual({ Ref: expect.stringMatching(/^Shared/) });
+    expect(() => make({ logGroup: new logs.LogGroup(newStack(), 'L'), logRetention: logs.RetentionDays.ONE_DAY }))
+      .toThrow(/logRetention and logEncryptionKey apply to the log group this construct creates/);
+  });
+
+  test('createDashboard false creates none; dashboardName names it', () => {
+    expect(make({ createDashboard: false }).svc.dashboard).toBeUndefined();
+    make({ createDashboard: false }).t.resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    make({ dashboardName: 'shop-eu-west-1' }).t.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: 'shop-eu-west-1' });
+    expect(() => make({ createDashboard: false, dashboardName: 'x' })).toThrow(/dashboardName is given but createDashboard is false/);
+  });
+
+  test('the tasks get a security group of their own, which the load balancer may reach on the container port', () => {
+    const { svc, t } = make({ container: { image, containerPort: 8080 } });
+    expect(svc.securityGroups).toHaveLength(1);
+    const network = resourcesOf(t, 'AWS::ECS::Service')[0][1].Properties.NetworkConfiguration.AwsvpcConfiguration;
+    expect(network.SecurityGroups).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/^WebSecurityGroup/), 'GroupId'] }]);
+    t.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+      FromPort: 8080, ToPort: 8080, GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('^WebSecurityGroup'), 'GroupId'] },
+    });
+  });
+
+  test('metricMemoryUtilized, as on the scheduled task', () => {
+    const { svc } = make();
+    const m = svc.metricMemoryUtilized('app');
+    expect([m.metricName, m.dimensions]).toEqual(['MemoryUtilized', { ClusterName: svc.cluster.clusterName, ServiceName: svc.serviceName, ContainerName: 'app' }]);
+  });
+
+  test('alarmOverrides: the response-time alarm off, the 5xx alarm with its own threshold and actions', () => {
+    const page = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:page' }) };
+    const { svc, t } = make({ alarmOverrides: { responseTime: { enabled: false }, http5xx: { threshold: 1, alarmActions: [page] } } });
+    expect(svc.alarms.responseTimeAlarm).toBeUndefined();
+    expect(svc.alarms.alarms.map((a) => a.node.id)).toEqual(['MemoryAlarm', 'Http5xxAlarm']);
+    const resources = t.toJSON().Resources;
+    const http = resources[Stack.of(svc).getLogicalId(svc.alarms.http5xxAlarm!.node.defaultChild as cloudwatch.CfnAlarm)].Properties;
+    expect(http).toMatchObject({ Threshold: 1, AlarmActions: ['arn:aws:sns:eu-central-1:111111111111:page'], OKActions: ['arn:aws:sns:eu-central-1:111111111111:page'] });
+    expect(http.AlarmDescription).toMatch(/^1% or more of the requests/);
+  });
+
+  test('procfsSampling false: no pidMode task (the metadata endpoint\'s 10 s CPU only)', () => {
+    const { t } = make({ procfsSampling: false });
+    const td = resourcesOf(t, 'AWS::ECS::TaskDefinition')[0][1].Properties;
+    expect(td.PidMode).toBeUndefined();
   });
 });
