@@ -16,6 +16,7 @@ import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-out
 import { addAlarmActions } from '../shared/alarm-actions';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
+import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 import { TaskDashboard } from '../shared/task-dashboard';
@@ -304,7 +305,7 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
  * outside 0–185 or `maxEventAge` outside 1 minute–1 day (checked by aws-scheduler-targets), or an alarm setting is
  * invalid
  */
-export class MonitoredScheduledTask extends Construct {
+export class MonitoredScheduledTask extends Construct implements IFleetDashboardMember {
   /** The cluster the task runs in. */
   public readonly cluster: ecs.ICluster;
 
@@ -520,6 +521,23 @@ export class MonitoredScheduledTask extends Construct {
       [`AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(arn))}]`]:
         'ecs:TagResource on the tasks EventBridge Scheduler starts in this cluster (propagateTags/tags): task ids are not known in advance.',
     });
+  }
+
+  /** This task as a row of a {@link FleetDashboard}: its metrics, size, run counts and the run-outcome log group. */
+  public get fleetMember(): FleetMember {
+    return {
+      kind: FleetMemberKind.SCHEDULED_TASK,
+      name: this.taskDefinition.family,
+      family: this.taskDefinition.family,
+      taskMetrics: this.taskMetrics,
+      clusterName: this.cluster.clusterName,
+      cpu: this.taskDefinition.cpu,
+      memoryLimitMiB: this.taskDefinition.memoryMiB,
+      runs: this.runEvents.metricRuns(),
+      failedRuns: this.runEvents.metricFailedRuns(),
+      runOutcomeLogGroup: this.runEvents.handler.logGroup,
+      alarms: this.alarms.alarms,
+    };
   }
 
   /**

@@ -19,6 +19,7 @@ import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-sched
 import { addAlarmActions } from '../shared/alarm-actions';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster } from '../shared/default-cluster';
+import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 
@@ -288,7 +289,7 @@ const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, chang
  * `minCapacity` > `maxCapacity`, steps overlap, leave gaps, run the wrong way or lie outside 0–100, a period is
  * not one an alarm can have, `nativeTargetTrackingCpuPercent` is outside (0, 100], or an alarm option is invalid
  */
-export class FastScalingService extends Construct {
+export class FastScalingService extends Construct implements IFleetDashboardMember {
   /** The ECS service. */
   public readonly service: ecs.FargateService;
 
@@ -492,6 +493,21 @@ export class FastScalingService extends Construct {
    */
   public scaleOnHighResolutionMetric(id: string, options: HighResolutionStepScalingOptions): HighResolutionStepScaling {
     return this.stepScaling(id, options, false);
+  }
+
+  /** This service as a row of a {@link FleetDashboard}: its metrics, size, scaling alarms and alarms. */
+  public get fleetMember(): FleetMember {
+    return {
+      kind: FleetMemberKind.SERVICE,
+      name: this.serviceName,
+      serviceName: this.serviceName,
+      taskMetrics: this.taskMetrics,
+      clusterName: this.cluster.clusterName,
+      cpu: this.taskDefinition.cpu,
+      memoryLimitMiB: this.taskDefinition.memoryMiB,
+      scalingAlarms: [this.cpuScaling.scaleOutAlarm, ...this.cpuScaling.scaleInAlarm ? [this.cpuScaling.scaleInAlarm] : []],
+      alarms: this.alarms.alarms,
+    };
   }
 
   /**
