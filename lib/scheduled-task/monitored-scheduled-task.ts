@@ -16,8 +16,8 @@ import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-out
 import { addAlarmActions } from '../shared/alarm-actions';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster, useFargateCapacityProviders } from '../shared/default-cluster';
-import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 import { TaskDashboard } from '../shared/task-dashboard';
 import { taskSecurityGroup } from '../shared/task-security-group';

@@ -19,8 +19,8 @@ import { ScheduledTaskContainerOptions } from '../scheduled-task/monitored-sched
 import { addAlarmActions } from '../shared/alarm-actions';
 import { addAppContainer, validateAppContainer } from '../shared/app-container';
 import { defaultCluster } from '../shared/default-cluster';
-import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { validateFargateTaskSize } from '../shared/fargate-task-size';
+import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 
 /**

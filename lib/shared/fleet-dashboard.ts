@@ -160,7 +160,7 @@ export interface FleetDashboardProps {
  *   inputs included (CloudWatch service quotas, Dashboards).
  * - Alarm status widget: "An array of alarm ARNs … The array can have 1-100 ARNs" (Dashboard Body Structure).
  * - Logs Insights: "You can include up to 50 log groups" per query; the query string is at most 10,000 characters
- *   (StartQuery, AWS API model); "up to 30 concurrent CloudWatch Logs Insights queries, including queries that have
+ *   (StartQuery, AWS API model: QueryString max 10000); "up to 30 concurrent CloudWatch Logs Insights queries, including queries that have
  *   been added to dashboards" (StartQuery).
  * - The dashboard body has no documented size limit of its own, but it is a property in the stack's template, which
  *   CloudFormation accepts up to 1 MB (CloudFormation quotas, template body size in an Amazon S3 object).
@@ -174,8 +174,8 @@ const MAX_QUERY_CHARS = 10_000;
 const MAX_BODY_CHARS = 500_000;
 /** Jobs per runs table: 2 metrics each, 100 per table (well under 500 per widget; a longer table is unreadable). */
 const JOBS_PER_RUNS_TABLE = 50;
-/** Length assumed for a name not known at synth (a token): log group names have at most 512 characters. */
-const UNRESOLVED_NAME_CHARS = 512;
+/** Length assumed for a family not known at synth (a token): ECS accepts up to 255 characters. */
+const UNRESOLVED_FAMILY_CHARS = 255;
 
 /** One accepted member: its data, its construct and its own row of widgets. */
 interface Entry {
@@ -239,7 +239,7 @@ export class FleetDashboard extends Construct {
     });
     // Everything the fleet shows is laid out when the template is written, so members added later (by addMember or
     // the stack Aspect) still get the fleet-wide widgets on top.
-    this.dashboard.addWidgets(new LazyColumn(() => this.layout()));
+    this.dashboard.addWidgets(new LazyColumn(() => this.layout(), () => this.seen.size));
 
     for (const member of props.members ?? []) this.addMember(member);
     if (props.includeStackMembers) Aspects.of(Stack.of(this)).add(new StackMembers(this));
@@ -494,19 +494,18 @@ function isFleetDashboardMember(x: IConstruct): x is IFleetDashboardMember {
 }
 
 /**
- * One column laid out when the dashboard body is rendered (after every `addMember` and Aspect), rebuilt when asked
- * again: `cloudwatch.Dashboard` reads its rows' sizes only then.
+ * One column laid out when the dashboard body is rendered (after every `addMember` and Aspect): `cloudwatch.Dashboard`
+ * reads its rows' sizes only then. Built again only when members were added since (`version` changed).
  */
 class LazyColumn implements cloudwatch.IWidget {
   public readonly width = 24;
-
-  constructor(private readonly rows: () => cloudwatch.IWidget[]) {}
-
   private column?: cloudwatch.Column;
+  private builtAt = -1;
+
+  constructor(private readonly rows: () => cloudwatch.IWidget[], private readonly version: () => number) {}
 
   public get height(): number {
-    this.column = new cloudwatch.Column(...this.rows());
-    return this.column.height;
+    return this.current().height;
   }
 
   public position(x: number, y: number): void {
@@ -518,7 +517,10 @@ class LazyColumn implements cloudwatch.IWidget {
   }
 
   private current(): cloudwatch.Column {
-    if (!this.column) this.column = new cloudwatch.Column(...this.rows());
+    if (!this.column || this.builtAt !== this.version()) {
+      this.column = new cloudwatch.Column(...this.rows());
+      this.builtAt = this.version();
+    }
     return this.column;
   }
 }
@@ -563,8 +565,8 @@ function logQueryChunks(jobs: FleetMember[], lastRuns: number): { logGroupNames:
     const fits = (c: { logGroupNames: string[]; families: string[] }) => {
       const logGroupNames = c.logGroupNames.includes(logGroupName) ? c.logGroupNames : [...c.logGroupNames, logGroupName];
       return logGroupNames.length <= MAX_LOG_GROUPS_PER_QUERY
-        && Math.max(queryChars(logGroupNames, lastRunsQuery([...c.families, job.family!], lastRuns)),
-          queryChars(logGroupNames, peakMemoryQuery([...c.families, job.family!]))) <= MAX_QUERY_CHARS;
+        && Math.max(queryChars(lastRunsQuery([...c.families, job.family!], lastRuns)),
+          queryChars(peakMemoryQuery([...c.families, job.family!]))) <= MAX_QUERY_CHARS;
     };
     if (!current || !fits(current)) {
       current = { logGroupNames: [], families: [] };
@@ -577,12 +579,11 @@ function logQueryChunks(jobs: FleetMember[], lastRuns: number): { logGroupNames:
 }
 
 /**
- * Characters of the widget's query as the dashboard stores it (`SOURCE '…' | … | query`), each name not known at synth
- * (a token) counted at 512 characters, the longest log group name.
+ * Characters of a query, each family not known at synth (a token) counted at 255, the longest family ECS accepts. The
+ * widget's `SOURCE '…' |` prefixes are not counted: they name the log groups (at most 50, counted apart).
  */
-function queryChars(logGroupNames: string[], lines: string[]): number {
-  const text = [...logGroupNames.map((l) => `SOURCE '${l}'`), lines.join('\n| ')].join(' | ');
-  return text.replace(/\$\{Token\[[^\]]*\]\}/g, 'x'.repeat(UNRESOLVED_NAME_CHARS)).length;
+function queryChars(lines: string[]): number {
+  return lines.join('\n| ').replace(/\$\{Token\[[^\]]*\]\}/g, 'x'.repeat(UNRESOLVED_FAMILY_CHARS)).length;
 }
 
 /**
@@ -615,7 +616,8 @@ function sectionHeader(markdown: string): cloudwatch.TextWidget {
 }
 
 /** The metric with these options when it is a `Metric` or `MathExpression`; other `IMetric`s as they are. */
-function withOptions(metric: cloudwatch.IMetric, options: { period: Duration; statistic?: string; label: string; color?: string }): cloudwatch.IMetric {
+function withOptions(metric: cloudwatch.IMetric,
+  options: { period: Duration; statistic?: string; label: string; color?: string }): cloudwatch.IMetric {
   if (metric instanceof cloudwatch.Metric) return metric.with(options);
   if (metric instanceof cloudwatch.MathExpression) return metric.with({ period: options.period, label: options.label, color: options.color });
   return metric;
