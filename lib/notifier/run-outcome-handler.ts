@@ -134,6 +134,12 @@ export class RunOutcomeHandler extends Construct {
   /** Events the function failed to handle after its retries (on-failure destination). */
   public readonly deadLetterQueue: sqs.Queue;
 
+  /**
+   * Log group of the function: its own log lines, among them one JSON line per task stop (`"type": "RUN_OUTCOME"`),
+   * which a FleetDashboard queries with Logs Insights.
+   */
+  public readonly logGroup: logs.ILogGroup;
+
   /** One item per handled task stop (key `taskArn`, TTL attribute `expiresAt`). */
   public readonly dedupTable: dynamodb.Table;
 
@@ -172,6 +178,7 @@ export class RunOutcomeHandler extends Construct {
       encryptionKey: props.logEncryptionKey,
       removalPolicy: RemovalPolicy.RETAIN,
     });
+    this.logGroup = logGroup;
     // Its own role, without AWSLambdaBasicExecutionRole (which may write to every log group).
     const role = new iam.Role(this, 'Role', {
       assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com'),

@@ -13,6 +13,7 @@ import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
 import { AppContainerOptions } from '../shared/app-container-options';
 import { useFargateCapacityProviders } from '../shared/default-cluster';
+import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { MonitoredFargateBase } from '../shared/monitored-fargate-base';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 import { TaskDashboard } from '../shared/task-dashboard';
@@ -143,7 +144,7 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
  * `capacityProviderStrategies` names another provider than FARGATE or FARGATE_SPOT, `retryAttempts` is outside
  * 0–185 or `maxEventAge` outside 1 minute–1 day (checked by aws-scheduler-targets), or an alarm setting is invalid
  */
-export class MonitoredScheduledTask extends MonitoredFargateBase {
+export class MonitoredScheduledTask extends MonitoredFargateBase implements IFleetDashboardMember {
   /** The EventBridge Scheduler schedule. */
   public readonly schedule: scheduler.Schedule;
 
@@ -246,6 +247,23 @@ export class MonitoredScheduledTask extends MonitoredFargateBase {
         dashboardName: props.dashboardName,
       }).dashboard;
     }
+  }
+
+  /** This task as a row of a {@link FleetDashboard}: its metrics, size, run counts and the run-outcome log group. */
+  public get fleetMember(): FleetMember {
+    return {
+      kind: FleetMemberKind.SCHEDULED_TASK,
+      name: this.taskDefinition.family,
+      family: this.taskDefinition.family,
+      taskMetrics: this.taskMetrics,
+      clusterName: this.cluster.clusterName,
+      cpu: this.taskDefinition.cpu,
+      memoryLimitMiB: this.taskDefinition.memoryMiB,
+      runs: this.runEvents.metricRuns(),
+      failedRuns: this.runEvents.metricFailedRuns(),
+      runOutcomeLogGroup: this.runEvents.handler.logGroup,
+      alarms: this.alarms.alarms,
+    };
   }
 
   /**

@@ -12,6 +12,7 @@ import { ServiceDashboard } from './service-dashboard';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
 import { validateAlarmPeriod, withPeriod } from '../shared/alarm-factory';
 import { AppContainerOptions } from '../shared/app-container-options';
+import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { MonitoredFargateBase } from '../shared/monitored-fargate-base';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
 
@@ -268,7 +269,7 @@ const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, chang
  * overlap, leave gaps, run the wrong way or lie outside 0–100, a period is not one an alarm can have,
  * `nativeTargetTrackingCpuPercent` is outside (0, 100], or an alarm setting is invalid
  */
-export class FastScalingService extends MonitoredFargateBase {
+export class FastScalingService extends MonitoredFargateBase implements IFleetDashboardMember {
   /** The ECS service. */
   public readonly service: ecs.FargateService;
 
@@ -413,6 +414,21 @@ export class FastScalingService extends MonitoredFargateBase {
    */
   public scaleOnHighResolutionMetric(id: string, options: HighResolutionStepScalingOptions): HighResolutionStepScaling {
     return this.stepScaling(id, options, false);
+  }
+
+  /** This service as a row of a {@link FleetDashboard}: its metrics, size, scaling alarms and alarms. */
+  public get fleetMember(): FleetMember {
+    return {
+      kind: FleetMemberKind.SERVICE,
+      name: this.serviceName,
+      serviceName: this.serviceName,
+      taskMetrics: this.taskMetrics,
+      clusterName: this.cluster.clusterName,
+      cpu: this.taskDefinition.cpu,
+      memoryLimitMiB: this.taskDefinition.memoryMiB,
+      scalingAlarms: [this.cpuScaling.scaleOutAlarm, ...this.cpuScaling.scaleInAlarm ? [this.cpuScaling.scaleInAlarm] : []],
+      alarms: this.alarms.alarms,
+    };
   }
 
   private stepScaling(id: string, o: HighResolutionStepScalingOptions, percent: boolean): HighResolutionStepScaling {

@@ -11,7 +11,7 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { FactName } from 'aws-cdk-lib/region-info';
 import { Construct } from 'constructs';
-import { FastScalingService, MonitoredScheduledTask, RunOutcomeHandler } from '../../lib';
+import { FastScalingService, FleetDashboard, MonitoredScheduledTask, RunOutcomeHandler } from '../../lib';
 
 /**
  * The example app of the README: a nightly batch job on Fargate, monitored.
@@ -19,6 +19,7 @@ import { FastScalingService, MonitoredScheduledTask, RunOutcomeHandler } from '.
 export class ExampleStack extends Stack {
   public readonly nightlyBatch: MonitoredScheduledTask;
   public readonly shop: FastScalingService;
+  public readonly fleet: FleetDashboard;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
@@ -125,6 +126,9 @@ export class ExampleStack extends Stack {
     });
     logAccessLogs(this.shop, accessLogs, 'shop');
     this.shop.loadBalancer.setAttribute('deletion_protection.enabled', 'true');
+
+    // --- One page for the whole stack: a row per job and service under the fleet-wide views ---
+    this.fleet = new FleetDashboard(this, 'Fleet', { members: [this.nightlyBatch, this.shop] });
   }
 }
 
