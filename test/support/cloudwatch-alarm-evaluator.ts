@@ -209,11 +209,11 @@ export class AlarmModel {
     // the alarm is evaluated based on the data from minutes 2 to 6" (sliding windows; [UG-LAMBDA] agrees: "timestamps
     // starting at any minute, not only multiples of the period length … spaced one period apart").
     const end = this.options.windowAlignment === 'evaluation' ? t : Math.floor(t / p) * p;
-    const windows = Array.from({ length: r }, (_, i) => end - (r - i) * p);
+    const first = end - r * p;
     const series = new Map<string, Series>();
     for (const [id, read] of this.metrics) {
       const points = timeline[read.namespace ? `${read.namespace}/${read.key}` : read.key] ?? timeline[read.key] ?? [];
-      series.set(id, { ts: windows.map((start) => aggregate(points, start, start + p, t, read.stat)) });
+      series.set(id, { ts: aggregateWindows(points, first, p, r, t, read.stat) });
     }
     const result = new ExpressionEvaluator(series, r, this.options.fillEmptySeries).evaluate(this.expression!);
     if (!Array.isArray(result)) throw new Error('the alarm expression must give one time series');
@@ -265,15 +265,20 @@ function lowerBound(points: RawDatapoint[], t: number): number {
 }
 
 /**
- * The statistic of the raw datapoints with timestamps in [start, end) that are published by `now`, or undefined when
- * there are none. [UG-EVAL] "Period is the length of time to evaluate the metric or expression to create each
- * individual data point for an alarm".
+ * For `count` consecutive windows of `period` ms from `first`, the statistic of the raw datapoints with timestamps in
+ * the window that are published by `now`, or undefined when there are none. [UG-EVAL] "Period is the length of time to
+ * evaluate the metric or expression to create each individual data point for an alarm".
  */
-function aggregate(points: RawDatapoint[], start: number, end: number, now: number, stat: string): number | undefined {
-  const values: number[] = [];
-  for (let i = lowerBound(points, start); i < points.length && points[i].timestamp < end; i++) {
-    if ((points[i].publishedAt ?? points[i].timestamp) <= now) values.push(points[i].value);
+function aggregateWindows(points: RawDatapoint[], first: number, period: number, count: number, now: number, stat: string): (number | undefined)[] {
+  const buckets: number[][] = Array.from({ length: count }, () => []);
+  const end = first + count * period;
+  for (let i = lowerBound(points, first); i < points.length && points[i].timestamp < end; i++) {
+    if ((points[i].publishedAt ?? points[i].timestamp) <= now) buckets[Math.floor((points[i].timestamp - first) / period)].push(points[i].value);
   }
+  return buckets.map((values) => aggregate(values, stat));
+}
+
+function aggregate(values: number[], stat: string): number | undefined {
   if (values.length === 0) return undefined;
   switch (stat) {
     case 'Sum': return values.reduce((a, b) => a + b, 0);
