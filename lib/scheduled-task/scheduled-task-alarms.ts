@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deriveMissedRunWindow, MissedRunEvaluation } from './missed-run-window';
+import { deriveMissedRunWindow, MissedRunEvaluation, missedRunAlarmProps } from './missed-run-window';
 import { TaskRunEvents } from './task-run-events';
 import { TaskMetrics } from '../agent/task-metrics';
 
@@ -245,18 +245,8 @@ export class ScheduledTaskAlarms extends Construct {
         }
       }
       if (evaluation) {
-        const human = evaluation.window.toHumanString();
         this.missedRunWindow = evaluation.window;
-        this.missedRunAlarm = props.runEvents.metricRuns({ period: evaluation.period }).createAlarm(this, 'MissedRunAlarm', {
-          alarmDescription:
-            `No run of this task ended in the last ${human} (window from ${derivedFrom}): the schedule may be disabled, failing ` +
-            'to start tasks, or a run may be stuck. Right after the first deployment it stays in alarm until the first run ends.',
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: evaluation.evaluationPeriods,
-          datapointsToAlarm: evaluation.evaluationPeriods,
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-        });
+        this.missedRunAlarm = new cloudwatch.Alarm(this, 'MissedRunAlarm', missedRunAlarmProps(props.runEvents.metricRuns(), evaluation, derivedFrom));
         alarms.push(this.missedRunAlarm);
       }
     }
