@@ -1,5 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { AlarmDefinition, OverridableField } from '../shared/alarm-factory';
 
 /**
  * How a missed-run alarm evaluates: `evaluationPeriods` consecutive periods of `period` without a run.
@@ -37,6 +39,68 @@ export function evaluationFor(seconds: number): MissedRunEvaluation | string {
   }
   return { window: Duration.hours(hours), period: Duration.hours(1), evaluationPeriods: hours };
 }
+
+/**
+ * The missed-run alarm for an evaluation, as the alarm factory builds it (construct id `MissedRunAlarm`).
+ *
+ * It reads `Runs` through the metric math expression `FILL(runs, 0)`, summed over `evaluation.period`, and fires when
+ * all `evaluation.evaluationPeriods` datapoints are below 1: so when no run ended in the last `evaluation.window`.
+ *
+ * Why FILL: CloudWatch fetches more datapoints than Evaluation Periods (the *evaluation range*, length not published)
+ * and, while that range holds a real datapoint, evaluates with it and uses missing data only "as few times as
+ * possible" (User Guide, "How alarm state is evaluated when data is missing": with missing data breaching, `0 - - - -`
+ * stays OK). An alarm on `Runs` alone with missing data breaching therefore fired only once the last run's datum had
+ * left the whole range: two extra periods in AWS's example, so a 1 h 25 min window alarmed after about 4 h 15 min, a
+ * window just under a day after about 3 days, an hourly window 2 hours late. FILL "fills the missing values of a time
+ * series", the most recent period included (User Guide, "Metric math syntax and functions", FILL: "FILL replaces that
+ * missing data point with the requested value"): every empty period is a real 0, which breaches `< 1`.
+ *
+ * When `Runs` has no datapoint at all in the range (right after the first deployment, or long after the last run),
+ * AWS does not document whether FILL returns zeros or nothing; missing data is treated as breaching so that both mean
+ * ALARM ("- - - - -" with BREACHING is ALARM in the same table).
+ *
+ * Evaluation: every minute, over periods that end at the evaluation instant (User Guide, "Evaluating an alarm": "at
+ * the end of minute 6, the alarm is evaluated based on the data from minutes 2 to 6"), so the alarm fires within a
+ * minute after a whole window without a run ends, plus the run-outcome handler's publishing delay; even if periods were
+ * aligned to whole periods (not what AWS documents), within one period after the window. It returns to OK at the
+ * first evaluation that sees a new run.
+ *
+ * @param runs the task's `Runs` metric (statistic Sum; its period is replaced by `evaluation.period`)
+ * @param evaluation the window as CloudWatch evaluates it (from {@link evaluationFor} or a validated `missedRunWindow`)
+ * @param derivedFrom where the window comes from, for the description
+ */
+export function missedRunAlarmDefinition(runs: cloudwatch.IMetric, evaluation: MissedRunEvaluation, derivedFrom: string): AlarmDefinition {
+  const human = evaluation.window.toHumanString();
+  return {
+    id: 'MissedRunAlarm',
+    overrideName: 'alarmOverrides.missedRun',
+    metric: new cloudwatch.MathExpression({
+      expression: 'FILL(runs, 0)',
+      usingMetrics: { runs },
+      period: evaluation.period,
+      label: 'Runs (periods without a run as 0)',
+    }),
+    description: () =>
+      `No run of this task ended in the last ${human} (window from ${derivedFrom}): the schedule may be disabled, failing ` +
+      'to start tasks, or a run may be stuck. It fires within a minute after a whole window without a run (Runs is read ' +
+      'through FILL(runs, 0), so an empty period counts as 0 runs) and returns to OK when a run ends. Right after the first ' +
+      'deployment it is in alarm until the first run ends.',
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+    evaluationPeriods: evaluation.evaluationPeriods,
+    datapointsToAlarm: evaluation.evaluationPeriods,
+    treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    fixed: MISSED_RUN_FIXED_FIELDS,
+  };
+}
+
+/** What an override of the missed-run alarm may not set: the window decides them. */
+export const MISSED_RUN_FIXED_FIELDS: Partial<Record<OverridableField, string>> = {
+  threshold: 'the missed-run alarm fires when no run ended within missedRunWindow; set missedRunWindow',
+  period: 'the missed-run alarm\'s period follows from missedRunWindow; set missedRunWindow',
+  evaluationPeriods: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
+  datapointsToAlarm: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
+};
 
 /**
  * Derives the missed-run window of a schedule: the longest gap between consecutive fire times (in the schedule's

@@ -3,7 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { deriveMissedRunWindow, MissedRunEvaluation } from './missed-run-window';
+import { deriveMissedRunWindow, MISSED_RUN_FIXED_FIELDS, MissedRunEvaluation, missedRunAlarmDefinition } from './missed-run-window';
 import { TaskRunEvents } from './task-run-events';
 import { TaskMetrics } from '../agent/task-metrics';
 import { AlarmFactory, refuseFixedFields } from '../shared/alarm-factory';
@@ -230,13 +230,7 @@ export class ScheduledTaskAlarms extends Construct {
         'A task that was started but failed to start is reported by the failed-run alarm instead.',
     }, o.scheduleFailed);
 
-    const missedFixed = {
-      threshold: 'the missed-run alarm fires when no run ended within missedRunWindow; set missedRunWindow',
-      period: 'the missed-run alarm\'s period follows from missedRunWindow; set missedRunWindow',
-      evaluationPeriods: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
-      datapointsToAlarm: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
-    };
-    refuseFixedFields('alarmOverrides.missedRun', missedFixed, o.missedRun);
+    refuseFixedFields('alarmOverrides.missedRun', MISSED_RUN_FIXED_FIELDS, o.missedRun);
     if (o.missedRun?.enabled !== false) {
       let evaluation: MissedRunEvaluation | undefined = given;
       let derivedFrom = 'missedRunWindow';
@@ -256,21 +250,8 @@ export class ScheduledTaskAlarms extends Construct {
         }
       }
       if (evaluation) {
-        const human = evaluation.window.toHumanString();
         this.missedRunWindow = evaluation.window;
-        this.missedRunAlarm = factory.create(this, {
-          id: 'MissedRunAlarm',
-          overrideName: 'alarmOverrides.missedRun',
-          metric: props.runEvents.metricRuns({ period: evaluation.period }),
-          threshold: 1,
-          comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
-          evaluationPeriods: evaluation.evaluationPeriods,
-          datapointsToAlarm: evaluation.evaluationPeriods,
-          treatMissingData: cloudwatch.TreatMissingData.BREACHING,
-          fixed: missedFixed,
-          description: () => `No run of this task ended in the last ${human} (window from ${derivedFrom}): the schedule may be disabled, failing ` +
-            'to start tasks, or a run may be stuck. Right after the first deployment it stays in alarm until the first run ends.',
-        }, o.missedRun);
+        this.missedRunAlarm = factory.create(this, missedRunAlarmDefinition(props.runEvents.metricRuns(), evaluation, derivedFrom), o.missedRun);
       }
     }
     this.alarms = [this.memoryAlarm, this.failedRunAlarm, this.longRunAlarm, this.scheduleFailedAlarm, this.missedRunAlarm]

@@ -3,6 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { MonitoredScheduledTask, ScheduledTaskAlarms } from '../../lib';
 import { cronFireTimes, deriveMissedRunWindow, longestCronGap } from '../../lib/scheduled-task/missed-run-window';
+import { AlarmModel, firstIn } from '../support/cloudwatch-alarm-evaluator';
 import { minimalProps, newStack } from '../support/stacks';
 
 const S = scheduler.ScheduleExpression;
@@ -142,6 +143,31 @@ test('a flexible time window widens the derived missed-run window by its maxWind
   const stack = newStack();
   new MonitoredScheduledTask(stack, 'Job', minimalProps({ schedule: daily, timeWindow: scheduler.TimeWindow.flexible(Duration.hours(3)) }));
   Template.fromStack(stack).hasResourceProperties('AWS::CloudWatch::Alarm', {
-    MetricName: 'Runs', ComparisonOperator: 'LessThanThreshold', Period: 3600, EvaluationPeriods: 29,
+    Metrics: Match.arrayWith([Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'Runs' }), Period: 3600 }) })]),
+    ComparisonOperator: 'LessThanThreshold',
+    EvaluationPeriods: 29,
+  });
+});
+
+describe('missed-run alarm of a given missedRunWindow, evaluated over a timeline (test/support/cloudwatch-alarm-evaluator.ts)', () => {
+  test.each([
+    ['5 minutes (the shortest)', Duration.minutes(5), 300, 1],
+    ['1 day (the longest single period)', Duration.days(1), 86_400, 1],
+    ['25 hours', Duration.hours(25), 3600, 25],
+    ['7 days (the longest)', Duration.days(7), 3600, 168],
+  ])('%s: FILL(runs, 0) in %i s periods × %i; ALARM within a minute after a whole window without a run', (_name, missedRunWindow, period, periods) => {
+    const stack = newStack();
+    const task = new MonitoredScheduledTask(stack, 'Job', minimalProps({ missedRunWindow }));
+    expect(task.alarms.missedRunWindow?.toSeconds()).toBe(missedRunWindow.toSeconds());
+    const [props] = Object.entries(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm'))
+      .filter(([id]) => id.includes('MissedRun')).map(([, r]) => (r as any).Properties);
+    expect(props.Metrics[1].MetricStat.Period).toBe(period);
+    expect(props.EvaluationPeriods).toBe(periods);
+    const lastRun = Date.UTC(2026, 0, 5, 3, 7);
+    const runs = { Runs: [lastRun - 2 * 60_000, lastRun].map((timestamp) => ({ timestamp, value: 1, publishedAt: timestamp + 20_000 })) };
+    for (const extraPeriods of [0, 2, 5]) {
+      const evals = new AlarmModel(props, { extraPeriods }).run(runs, lastRun + 60_000, lastRun + missedRunWindow.toMilliseconds() + 3_600_000);
+      expect(firstIn(evals, 'ALARM')!.time).toBe(lastRun + missedRunWindow.toMilliseconds() + 60_000);
+    }
   });
 });

@@ -275,8 +275,10 @@ describe('alarms', () => {
   ])('missed-run alarm: %s', (_name, schedule, missedRunWindow, period, periods) => {
     const { template } = synth(minimalProps({ schedule, missedRunWindow }));
     expect(alarm(template, 'MissedRunAlarm')).toMatchObject({
-      MetricName: 'Runs',
-      Period: period,
+      Metrics: [
+        { Expression: 'FILL(runs, 0)', ReturnData: true },
+        { Id: 'runs', MetricStat: { Metric: { MetricName: 'Runs' }, Period: period, Stat: 'Sum' }, ReturnData: false },
+      ],
       EvaluationPeriods: periods,
       DatapointsToAlarm: periods,
       ComparisonOperator: 'LessThanThreshold',
