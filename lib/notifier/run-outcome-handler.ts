@@ -223,9 +223,10 @@ export class RunOutcomeHandler extends Construct {
    */
   public grantTask(namespace: string, logGroup: logs.ILogGroup, slack?: SlackNotificationOptions): void {
     this.namespaces.add(namespace);
+    // The agent's REPORT, for every task (its RUN_OUTCOME line). The log group's ARN ends in `:*`, which covers its
+    // streams (`…:log-group:NAME:log-stream:STREAM`).
+    logGroup.grant(this.function, 'logs:GetLogEvents');
     if (slack) {
-      // The log group's ARN ends in `:*`, which covers its streams (`…:log-group:NAME:log-stream:STREAM`).
-      logGroup.grant(this.function, 'logs:GetLogEvents');
       slack.successWebhook.grantRead(this.function);
       slack.failureWebhook.grantRead(this.function);
     }

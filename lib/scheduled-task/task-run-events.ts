@@ -116,6 +116,7 @@ export class TaskRunEvents extends Construct {
     this.stoppedRule.addTarget(new targets.LambdaFunction(this.handler.function, {
       event: events.RuleTargetInput.fromObject({
         detail: events.EventField.fromPath('$.detail'),
+        resources: events.EventField.fromPath('$.resources'),
         config: {
           appContainer: props.appContainerName,
           namespace: this.namespace,

@@ -119,7 +119,8 @@ describe('every shared fixture event through the bundled handler', () => {
     expect(fivexlMsg).toContain('• envoy: exit 0'); // other containers shown apart
     expect(fivexlMsg).toContain('*Run time*\\n'); // startedAt → executionStoppedAt
     expect(fivexlMsg).toContain('Peak memory: 900 MiB (87.9 % of 1024 MiB)');
-    expect(fivexlMsg).toContain('At its limit: CPU peaked at 95 % of 512 CPU units / 1024 MiB. With 20 % headroom it needs 1024 CPU units / 2048 MiB.');
+    expect(fivexlMsg).toContain('At its limit: CPU peaked at 95 % of its 512 CPU units. With 20 % headroom it needs 1024 CPU units / 2048 MiB ' +
+      '(now 512 CPU units / 1024 MiB); CPU drives the size: its peak of 486 CPU units needs 584 CPU units with the headroom.');
     expect(fivexlMsg).toMatch(/ecs\/v2\/clusters\/test\/tasks\/a6eaf0150a4248dAA1bcbd688121014e\/configuration\?region=eu-central-1\|Task/);
     expect(fivexlMsg).toContain('log-events/agent$252Ffargate-monitor-agent$252Fa6eaf0150a4248dAA1bcbd688121014e|Agent log>');
     const arkimeMsg = textOf(failures[0]);
@@ -152,7 +153,9 @@ describe('the message', () => {
     const [oomMsg, fts, neg] = slack.posts('/failure').map(textOf);
     expect(oomMsg).toContain('OUT OF MEMORY');
     expect(oomMsg).toContain('Peak memory: 1020 MiB (99.6 % of 1024 MiB)');
-    expect(oomMsg).toContain('At its limit: memory peaked at 100 % of its limit');
+    // The memory limit alone, not the task size folded into it; memory decides the suggestion.
+    expect(oomMsg).toContain('At its limit: memory peaked at 100 % of its 1024 MiB limit. With 20 % headroom it needs 256 CPU units / 2048 MiB ' +
+      '(now 512 CPU units / 1024 MiB); memory drives the size: its peak of 1020 MiB needs 1224 MiB with the headroom.');
     expect(fts).toContain('FAILED TO START');
     expect(fts).toContain('CannotPullContainerError');
     expect(fts).toContain('never started');
@@ -179,7 +182,8 @@ describe('the message', () => {
     // 60 % of 1 vCPU × 1.2 = 737 CPU units, 1500 MiB × 1.2 = 1800 MiB → 1024 / 2048 is the cheapest that holds both
     expect(s).not.toContain('still running');
     expect(b).toContain('The agent stopped while the app was still running: the figures end there.');
-    expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB).');
+    expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB); ' +
+      'CPU drives the size: its peak of 614 CPU units needs 738 CPU units with the headroom.');
   });
 
   test('two overlapping runs of one family: each message carries its own run\'s figures', async () => {
@@ -375,8 +379,10 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
   const rule = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0] as any;
   const transformer = rule.Properties.Targets[0].InputTransformer;
   expect(typeof transformer.InputTemplate).toBe('string');
-  // EventBridge replaces each <name> with the JSON of the event at its path ($.detail here).
-  const input = JSON.parse(transformer.InputTemplate.replace('<detail>', JSON.stringify(detail)));
+  // EventBridge replaces each <name> with the JSON of the event at its path ($.detail, $.resources).
+  expect(transformer.InputPathsMap).toEqual({ detail: '$.detail', resources: '$.resources' });
+  const event = { resources: [detail.taskArn], detail };
+  const input = JSON.parse(transformer.InputTemplate.replace(/<(detail|resources)>/g, (_: string, k: 'detail' | 'resources') => JSON.stringify(event[k])));
   const run = await runHandler([input], env(table));
   expect(run.results[0]).toEqual({ result: 'handled', outcome: 'SUCCEEDED', slack: 'posted' });
   const message = textOf(slack.posts('/success')[0]);
