@@ -273,8 +273,11 @@ describe('at most one message per task stop; Slack errors', () => {
     const claimedItem = (taskArn: string, ageMs: number) => ddb.send(new PutItemCommand({
       TableName: table,
       Item: {
-        taskArn: { S: taskArn }, state: { S: 'CLAIMED' }, token: { S: 'died' },
-        claimedAt: { N: String(Date.now() - ageMs) }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+        taskArn: { S: taskArn },
+        state: { S: 'CLAIMED' },
+        token: { S: 'died' },
+        claimedAt: { N: String(Date.now() - ageMs) },
+        expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
       },
     }));
     await claimedItem(dead.taskArn, 6 * 60_000);
@@ -449,7 +452,11 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
   const query = (id: string, m: cloudwatch.Metric) => ({
     Id: id,
     MetricStat: {
-      Metric: { Namespace: m.namespace, MetricName: m.metricName, Dimensions: Object.entries(m.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value: String(Value) })) },
+      Metric: {
+        Namespace: m.namespace,
+        MetricName: m.metricName,
+        Dimensions: Object.entries(m.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value: String(Value) })),
+      },
       Period: 3600,
       Stat: 'Sum',
     },
@@ -473,7 +480,9 @@ describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs In
     const late = stopped(); // its REPORT never reaches the log
     const fts = stopped(FAILED_TO_START);
     const group = await createLogs({
-      [taskId(ok)]: [reportLine(ok.taskArn, { maxMemoryUsedMiB: 400, memoryLimitMiB: 1024, cpuAverageUtilizationPercent: 30, cpuMaxUtilizationPercent: 88 })],
+      [taskId(ok)]: [reportLine(ok.taskArn, {
+        maxMemoryUsedMiB: 400, memoryLimitMiB: 1024, cpuAverageUtilizationPercent: 30, cpuMaxUtilizationPercent: 88,
+      })],
     });
     const cfg = config(group, noSlack);
     const started = Date.now();
@@ -483,14 +492,38 @@ describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs In
     const lines = outcomeLines(run.stdout);
     expect(lines).toHaveLength(3);
     expect(lines[0]).toEqual({
-      type: 'RUN_OUTCOME', version: 1, family: 'nightly-batch', clusterName: 'batch', taskArn: ok.taskArn, taskId: taskId(ok),
-      outcome: 'SUCCEEDED', oom: false, appExitCode: 0, stopCode: 'EssentialContainerExited', summary: 'The app container "app" exited 0',
-      startedAt: '2020-03-16T15:24:18.000Z', stoppedAt: ok.stoppedAt, durationSeconds: 600, cpu: 512, memoryMiB: 1024,
-      peakMemoryMiB: 400, memoryLimitMiB: 1024, peakMemoryPercent: 39.1, cpuAverageUtilizationPercent: 30, cpuMaxUtilizationPercent: 88,
+      type: 'RUN_OUTCOME',
+      version: 1,
+      family: 'nightly-batch',
+      clusterName: 'batch',
+      taskArn: ok.taskArn,
+      taskId: taskId(ok),
+      outcome: 'SUCCEEDED',
+      oom: false,
+      appExitCode: 0,
+      stopCode: 'EssentialContainerExited',
+      summary: 'The app container "app" exited 0',
+      startedAt: '2020-03-16T15:24:18.000Z',
+      stoppedAt: ok.stoppedAt,
+      durationSeconds: 600,
+      cpu: 512,
+      memoryMiB: 1024,
+      peakMemoryMiB: 400,
+      memoryLimitMiB: 1024,
+      peakMemoryPercent: 39.1,
+      cpuAverageUtilizationPercent: 30,
+      cpuMaxUtilizationPercent: 88,
       rightSize: 'Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 88 %, 400 MiB) with 20 % headroom ' +
         '(now 512 CPU units / 1024 MiB); CPU drives the size: its peak of 451 CPU units needs 541 CPU units with the headroom.',
     });
-    const nullFigures = { peakMemoryMiB: null, memoryLimitMiB: null, peakMemoryPercent: null, cpuAverageUtilizationPercent: null, cpuMaxUtilizationPercent: null, rightSize: null };
+    const nullFigures = {
+      peakMemoryMiB: null,
+      memoryLimitMiB: null,
+      peakMemoryPercent: null,
+      cpuAverageUtilizationPercent: null,
+      cpuMaxUtilizationPercent: null,
+      rightSize: null,
+    };
     // The REPORT did not come within the bounded wait: the line goes out with null figures.
     expect(lines[1]).toMatchObject({ taskArn: late.taskArn, outcome: 'FAILED', appExitCode: 2, ...nullFigures });
     expect(run.stdout).toMatch(/"message":"handled".*"report":"REPORT missing: no agent log stream agent\/fargate-monitor-agent\/[^ ]+ after [12] s/);

@@ -152,7 +152,9 @@ describe('the message', () => {
   test('text from the event is escaped for mrkdwn: a StopTask reason can neither ping the channel nor make a link', () => {
     const reason = '<!channel> <https://example.com|Open the AWS console>';
     const detail = detailOf({
-      stopCode: 'TaskFailedToStart', startedAt: undefined, stoppedReason: reason,
+      stopCode: 'TaskFailedToStart',
+      startedAt: undefined,
+      stoppedReason: reason,
       containers: [{ name: 'app', reason: 'R&D <b>' }, { name: '<@U123>', exitCode: 0, reason: '<!here>' }],
     });
     const m = buildMessage(detail, judge(detail, 'app'), cfg, undefined, undefined);
@@ -215,7 +217,8 @@ describe('right-size line: which resource drives the suggestion', () => {
   test('the smallest size holds both peaks: no driver named; nothing large enough: says which', () => {
     expect(rightSize(report({ cpuMaxUtilizationPercent: 10, maxMemoryUsedMiB: 100 }), { ...cfg, cpu: 1024, memoryMiB: 2048 }))
       .toBe('Right-size: 256 CPU units / 512 MiB would hold the peaks (CPU 10 %, 100 MiB) with 20 % headroom (now 1024 CPU units / 2048 MiB).');
-    expect(rightSize(report({ cpuMaxUtilizationPercent: 100, maxMemoryUsedMiB: 1000, memoryLimitMiB: 32768 }), { ...cfg, cpu: 16384, memoryMiB: 32768 }))
+    const huge = { ...cfg, cpu: 16384, memoryMiB: 32768 };
+    expect(rightSize(report({ cpuMaxUtilizationPercent: 100, maxMemoryUsedMiB: 1000, memoryLimitMiB: 32768 }), huge))
       .toMatch(/it needs more than the largest Fargate size \(now 16384 CPU units \/ 32768 MiB\); CPU drives the size: its peak of 16384 CPU units needs 19661 CPU units/);
   });
 });
@@ -230,10 +233,27 @@ describe('RUN_OUTCOME record', () => {
     const r = runOutcomeRecord(detail, judge(detail, 'app'), cfg, report({ maxMemoryUsedMiB: 100, memoryLimitMiB: 512 }));
     expect(Object.keys(r)).toEqual(KEYS);
     expect(r).toEqual({
-      type: 'RUN_OUTCOME', version: 1, family: 'f', clusterName: 'c', taskArn: ARN, taskId: 'abc', outcome: 'SUCCEEDED', oom: false,
-      appExitCode: 0, stopCode: 'EssentialContainerExited', summary: 'The app container "app" exited 0',
-      startedAt: '2026-01-01T00:00:00Z', stoppedAt: '2026-01-01T00:01:30Z', durationSeconds: 60, cpu: 256, memoryMiB: 512,
-      peakMemoryMiB: 100, memoryLimitMiB: 512, peakMemoryPercent: 19.5, cpuAverageUtilizationPercent: 10, cpuMaxUtilizationPercent: 20,
+      type: 'RUN_OUTCOME',
+      version: 1,
+      family: 'f',
+      clusterName: 'c',
+      taskArn: ARN,
+      taskId: 'abc',
+      outcome: 'SUCCEEDED',
+      oom: false,
+      appExitCode: 0,
+      stopCode: 'EssentialContainerExited',
+      summary: 'The app container "app" exited 0',
+      startedAt: '2026-01-01T00:00:00Z',
+      stoppedAt: '2026-01-01T00:01:30Z',
+      durationSeconds: 60,
+      cpu: 256,
+      memoryMiB: 512,
+      peakMemoryMiB: 100,
+      memoryLimitMiB: 512,
+      peakMemoryPercent: 19.5,
+      cpuAverageUtilizationPercent: 10,
+      cpuMaxUtilizationPercent: 20,
       rightSize: 'Right-sized: 256 CPU units / 512 MiB is the smallest Fargate size that holds the peaks with 20 % headroom.',
     });
   });
@@ -243,8 +263,16 @@ describe('RUN_OUTCOME record', () => {
     const r = runOutcomeRecord(detail, judge(detail, 'app'), cfg, undefined);
     expect(Object.keys(r)).toEqual(KEYS);
     expect(r).toMatchObject({
-      outcome: 'FAILED_TO_START', appExitCode: null, startedAt: null, durationSeconds: null, peakMemoryMiB: null, memoryLimitMiB: null,
-      peakMemoryPercent: null, cpuAverageUtilizationPercent: null, cpuMaxUtilizationPercent: null, rightSize: null,
+      outcome: 'FAILED_TO_START',
+      appExitCode: null,
+      startedAt: null,
+      durationSeconds: null,
+      peakMemoryMiB: null,
+      memoryLimitMiB: null,
+      peakMemoryPercent: null,
+      cpuAverageUtilizationPercent: null,
+      cpuMaxUtilizationPercent: null,
+      rightSize: null,
     });
     expect(JSON.parse(JSON.stringify(r))).toEqual(r); // nothing undefined: JSON keeps every key
   });
