@@ -1,6 +1,7 @@
 // The run-outcome handler: one Lambda per stack, invoked asynchronously by each monitored task's STOPPED rule.
 // Judges the run by its app container, publishes Runs / FailedRuns / InterruptedRuns, logs one RUN_OUTCOME JSON line
-// (with the agent's REPORT figures) and, for tasks that opted in, posts one Slack message per task stop. See lib/notifier/run-outcome-handler.ts for the wiring.
+// (with the agent's REPORT figures) and, for tasks that opted in, posts one Slack message per task stop. See
+// lib/notifier/run-outcome-handler.ts for the wiring.
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
