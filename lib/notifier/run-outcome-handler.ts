@@ -95,9 +95,11 @@ export interface RunOutcomeHandlerAlarmOverrides {
 }
 
 /**
- * A run-outcome handler: one Lambda function (Node 24, ARM64) shared by the monitored scheduled tasks that use it. Each task's STOPPED rule targets it; it judges the run by the app container, publishes `Runs`,
- * `FailedRuns` and `InterruptedRuns` (Count, dimensions `ClusterName` and `TaskDefinitionFamily`, in the task's
- * namespace) and, for tasks with Slack notifications, posts one message per task stop.
+ * A run-outcome handler: one Lambda function (Node 24, ARM64) shared by the monitored scheduled tasks that use it.
+ * Each task's STOPPED rule targets it; it judges the run by the app container, publishes `Runs`, `FailedRuns` and
+ * `InterruptedRuns` (Count, dimensions `ClusterName` and `TaskDefinitionFamily`, in the task's namespace), logs one
+ * `RUN_OUTCOME` JSON line per task stop (README, "One RUN_OUTCOME line per run"; what a {@link FleetDashboard}
+ * queries) and, for tasks with Slack notifications, posts one message per task stop.
  *
  * At most one message per task stop: a conditional write to a DynamoDB table (on-demand, TTL 7 days) claims the
  * stop before anything is published. If publishing or posting fails, the claim is released and the invocation
@@ -250,9 +252,10 @@ export class RunOutcomeHandler extends Construct {
    */
   public grantTask(namespace: string, logGroup: logs.ILogGroup, slack?: SlackNotificationOptions): void {
     this.namespaces.add(namespace);
+    // The agent's REPORT, for every task (its RUN_OUTCOME line). The log group's ARN ends in `:*`, which covers its
+    // streams (`…:log-group:NAME:log-stream:STREAM`).
+    logGroup.grant(this.function, 'logs:GetLogEvents');
     if (slack) {
-      // The log group's ARN ends in `:*`, which covers its streams (`…:log-group:NAME:log-stream:STREAM`).
-      logGroup.grant(this.function, 'logs:GetLogEvents');
       slack.successWebhook.grantRead(this.function);
       slack.failureWebhook.grantRead(this.function);
     }

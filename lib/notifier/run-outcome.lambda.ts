@@ -1,15 +1,19 @@
 // The run-outcome handler: one Lambda per stack, invoked asynchronously by each monitored task's STOPPED rule.
-// Judges the run by its app container, publishes Runs / FailedRuns / InterruptedRuns, and (for tasks that opted in)
-// posts one Slack message per task stop. See lib/notifier/run-outcome-handler.ts for the wiring.
+// Judges the run by its app container, publishes Runs / FailedRuns / InterruptedRuns, logs one RUN_OUTCOME JSON line
+// (with the agent's REPORT figures) and, for tasks that opted in, posts one Slack message per task stop. See
+// lib/notifier/run-outcome-handler.ts for the wiring.
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AgentReport, buildMessage, judge, Outcome, RunOutcomeConfig, SlackMessage, TaskStateDetail } from './run-outcome';
+import {
+  AgentReport, buildMessage, judge, Outcome, parseReportLine, RunOutcomeConfig, runOutcomeRecord, SlackMessage, TaskStateDetail, taskStarted,
+} from './run-outcome';
 
-/** What the rule target sends: the event's detail and the task's configuration. */
+/** What the rule target sends: the event's detail and `resources` (the task ARN), and the task's configuration. */
 interface HandlerInput {
   detail?: TaskStateDetail;
+  resources?: unknown;
   config?: RunOutcomeConfig;
 }
 
@@ -44,7 +48,8 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
     log('ERROR', `skipped: ${problem}`, { input: truncate(JSON.stringify(input ?? null), 4000) });
     return { result: 'skipped' };
   }
-  const detail = input.detail!;
+  // The task ARN is the event's `resources[0]` too: an event without `detail.taskArn` is still counted.
+  const detail: TaskStateDetail = { ...input.detail!, taskArn: taskArnOf(input)! };
   const cfg = input.config!;
   const outcome = judge(detail, cfg.appContainer);
   const token = `${started}-${Math.random().toString(36).slice(2)}`;
@@ -53,33 +58,50 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
     log('INFO', 'duplicate: this task stop was already handled', { taskArn: detail.taskArn });
     return { result: 'duplicate' };
   }
-  // A retry after a failed post finds the metrics already published: they count each task stop once.
-  let metricsPublished = claimed.metricsPublished;
+  // A retry after a failed post finds the metrics published and the RUN_OUTCOME line logged: each happens once.
+  let { metricsPublished, outcomeLogged } = claimed;
   try {
     if (!metricsPublished) {
       await publishMetrics(cfg, outcome);
       metricsPublished = true;
     }
-    let posted = 'no-slack';
     const wantSlack = cfg.failureWebhookSecretArn && cfg.successWebhookSecretArn
       && (outcome.kind !== 'SUCCEEDED' || cfg.notifySuccess !== false);
+    // The REPORT, for the RUN_OUTCOME line and the message, of every task that ran (one that never started has none).
+    // The wait is bounded by REPORT_WAIT_MS and by the Lambda deadline (30 s kept for posting).
+    const { report, note } = taskStarted(detail, outcome) && (!outcomeLogged || wantSlack)
+      ? await readReport(cfg, detail, Math.min(deadline - 30_000, Date.now() + REPORT_WAIT_MS))
+      : { report: undefined, note: undefined };
+    if (!outcomeLogged) {
+      console.log(JSON.stringify(runOutcomeRecord(detail, outcome, cfg, report)));
+      outcomeLogged = true;
+    }
+    let posted = 'no-slack';
     if (wantSlack) {
-      const { report, note } = outcome.kind === 'FAILED_TO_START' || !detail.startedAt
-        ? { report: undefined, note: undefined } : await readReport(cfg, detail, Math.min(deadline - 30_000, Date.now() + REPORT_WAIT_MS));
       const message = buildMessage(detail, outcome, cfg, report, note);
       const secretArn = outcome.kind === 'SUCCEEDED' ? cfg.successWebhookSecretArn! : cfg.failureWebhookSecretArn!;
       posted = await postToSlack(await webhookUrl(secretArn), message, deadline);
     }
     await markDone(detail.taskArn!, token, outcome, posted);
-    log('INFO', 'handled', { taskArn: detail.taskArn, outcome: outcome.kind, summary: outcome.summary, slack: posted });
+    log('INFO', 'handled', { taskArn: detail.taskArn, outcome: outcome.kind, summary: outcome.summary, slack: posted, ...(note ? { report: note } : {}) });
     return { result: 'handled', outcome: outcome.kind, slack: posted };
   } catch (e) {
-    // Hand the claim back (state RETRY, remembering whether the metrics went out) so Lambda's retry or a duplicate
-    // delivery can post: a lost message is worse than a retry.
-    await release(detail.taskArn!, token, metricsPublished).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
+    // Hand the claim back (state RETRY, remembering whether the metrics went out and the line was logged) so Lambda's
+    // retry or a duplicate delivery can post: a lost message is worse than a retry.
+    await release(detail.taskArn!, token, metricsPublished, outcomeLogged).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
     log('ERROR', `failed, will be retried: ${String((e as Error)?.message ?? e)}`, { taskArn: detail.taskArn });
     throw e;
   }
+}
+
+const TASK_ARN = /^arn:aws[a-z-]*:ecs:[a-z0-9-]+:\d{12}:task\/[A-Za-z0-9_-]+(\/[A-Za-z0-9_-]+)?$/;
+
+/** `detail.taskArn`, else the event's `resources[0]` when that is a task ARN. */
+function taskArnOf(input: HandlerInput): string | undefined {
+  const fromDetail = input.detail?.taskArn;
+  if (typeof fromDetail === 'string' && fromDetail.startsWith('arn:')) return fromDetail;
+  const first = Array.isArray(input.resources) ? input.resources[0] : undefined;
+  return typeof first === 'string' && TASK_ARN.test(first) ? first : undefined;
 }
 
 function validate(input: HandlerInput): string | undefined {
@@ -91,7 +113,7 @@ function validate(input: HandlerInput): string | undefined {
     if (typeof c[key] !== 'string' || !c[key]) return `config.${key} is missing`;
   }
   if (!d || typeof d !== 'object') return 'no event detail in the input';
-  if (typeof d.taskArn !== 'string' || !d.taskArn.startsWith('arn:')) return 'detail.taskArn is missing';
+  if (!taskArnOf(input)) return 'detail.taskArn is missing (and resources[0] is no task ARN)';
   if (d.lastStatus !== 'STOPPED') return `detail.lastStatus is ${JSON.stringify(d.lastStatus)}, not STOPPED`;
   if (d.containers !== undefined && !Array.isArray(d.containers)) return 'detail.containers is not an array';
   return undefined;
@@ -105,10 +127,11 @@ function truncate(s: string, n: number): string {
 
 /**
  * Claims the task stop: new, handed back by a failed invocation (RETRY), or claimed by one that died without handing
- * it back (a stale CLAIMED). Returns whether the run's metrics were already published, or undefined when another
+ * it back (a stale CLAIMED). Returns whether the run's metrics were already published and its RUN_OUTCOME line logged
+ * (by an invocation that failed and handed the claim back), or undefined when another
  * invocation holds or has finished it.
  */
-async function claim(taskArn: string, token: string): Promise<{ metricsPublished: boolean } | undefined> {
+async function claim(taskArn: string, token: string): Promise<{ metricsPublished: boolean; outcomeLogged: boolean } | undefined> {
   const now = Date.now();
   try {
     const res = await dynamodb.send(new PutItemCommand({
@@ -126,7 +149,7 @@ async function claim(taskArn: string, token: string): Promise<{ metricsPublished
       // The item it replaces, if any: a RETRY left by a failed invocation says whether the metrics went out.
       ReturnValues: 'ALL_OLD',
     }));
-    return { metricsPublished: res.Attributes?.metricsPublished?.BOOL === true };
+    return { metricsPublished: res.Attributes?.metricsPublished?.BOOL === true, outcomeLogged: res.Attributes?.outcomeLogged?.BOOL === true };
   } catch (e) {
     if (e instanceof ConditionalCheckFailedException || (e as Error)?.name === 'ConditionalCheckFailedException') return undefined;
     throw e;
@@ -144,14 +167,16 @@ async function markDone(taskArn: string, token: string, outcome: Outcome, slack:
   }));
 }
 
-async function release(taskArn: string, token: string, metricsPublished: boolean): Promise<void> {
+async function release(taskArn: string, token: string, metricsPublished: boolean, outcomeLogged: boolean): Promise<void> {
   await dynamodb.send(new UpdateItemCommand({
     TableName: TABLE,
     Key: { taskArn: { S: taskArn } },
-    UpdateExpression: 'SET #s = :retry, metricsPublished = :published REMOVE #t',
+    UpdateExpression: 'SET #s = :retry, metricsPublished = :published, outcomeLogged = :logged REMOVE #t',
     ConditionExpression: '#t = :token',
     ExpressionAttributeNames: { '#s': 'state', '#t': 'token' },
-    ExpressionAttributeValues: { ':retry': { S: 'RETRY' }, ':published': { BOOL: metricsPublished }, ':token': { S: token } },
+    ExpressionAttributeValues: {
+      ':retry': { S: 'RETRY' }, ':published': { BOOL: metricsPublished }, ':logged': { BOOL: outcomeLogged }, ':token': { S: token },
+    },
   }));
 }
 
@@ -169,10 +194,16 @@ async function publishMetrics(cfg: RunOutcomeConfig, outcome: Outcome): Promise<
 
 // ---- the agent's REPORT of this very task (per task: overlapping runs never mix) ----
 
-async function readReport(cfg: RunOutcomeConfig, detail: TaskStateDetail, until: number): Promise<{ report?: AgentReport; note?: string }> {
+/**
+ * The REPORT of this task from the agent's stream, looking again (2, 4, 6 … s apart) until `until`. Without one, `note`
+ * says why ("REPORT missing: …"): no stream, a stream without this task's REPORT line, or the log could not be read.
+ */
+async function readReport(cfg: RunOutcomeConfig, detail: TaskStateDetail, until: number): Promise<{ report?: AgentReport; note: string }> {
   const taskId = detail.taskArn!.split('/').pop()!;
   const stream = `${cfg.agentStreamPrefix}/${taskId}`;
-  let note = `REPORT missing: the agent's log stream ${stream} has no REPORT line`;
+  const begun = Date.now();
+  const waited = () => `${Math.round((Date.now() - begun) / 1000)} s`;
+  let note = '';
   for (let attempt = 0; ; attempt++) {
     try {
       const res = await logs.send(new GetLogEventsCommand({
@@ -180,33 +211,23 @@ async function readReport(cfg: RunOutcomeConfig, detail: TaskStateDetail, until:
       }));
       const events = res.events ?? [];
       for (let i = events.length - 1; i >= 0; i--) {
-        const report = parseReport(events[i].message);
-        if (report && (report.taskArn === null || report.taskArn === detail.taskArn)) return { report };
+        const report = parseReportLine(events[i].message);
+        if (report && (report.taskArn === null || report.taskArn === detail.taskArn)) return { report, note: '' };
       }
+      note = `REPORT missing: the agent's log stream ${stream} has no REPORT line of this task after ${waited()} ` +
+        '(the agent was killed before it could write one, or its log had not reached CloudWatch Logs)';
     } catch (e) {
       if ((e as Error)?.name !== 'ResourceNotFoundException') {
         log('WARN', `could not read the agent log: ${String(e)}`, { stream });
-        note = `REPORT missing: could not read the agent log (${(e as Error)?.name ?? 'error'})`;
+        note = `REPORT missing: could not read the agent log ${stream} (${(e as Error)?.name ?? 'error'})`;
       } else {
-        note = `REPORT missing: no agent log stream ${stream}`;
+        note = `REPORT missing: no agent log stream ${stream} after ${waited()} (the agent never logged, or it logs elsewhere)`;
       }
     }
     const wait = Math.min(2_000 * (attempt + 1), until - Date.now());
     if (wait <= 0) return { note };
     log('INFO', `REPORT not in the agent log yet, looking again in ${wait} ms`, { stream, attempt });
     await sleep(wait);
-  }
-}
-
-function parseReport(message: string | undefined): AgentReport | undefined {
-  if (!message || !message.includes('"REPORT"')) return undefined;
-  const start = message.indexOf('{');
-  if (start < 0) return undefined;
-  try {
-    const parsed = JSON.parse(message.slice(start));
-    return parsed && parsed.type === 'REPORT' ? parsed : undefined;
-  } catch {
-    return undefined;
   }
 }
 

@@ -73,27 +73,34 @@ export const INTERRUPTION_STOP_CODES: Record<string, string> = {
 
 const OOM = /^outofmemoryerror/i;
 
+/** `stoppedReason` of a task that never started, in events from before stop codes existed (no `stopCode`). */
+const FAILED_TO_START_REASON = /^task failed to start/i;
+
 /**
- * Judges a STOPPED task by its app container: failed to start; the app killed out of memory; the app exited 0
- * (success, whatever sidecars did); the task stopped by AWS or a user (interrupted); the app exited non-zero or
- * without an exit code (failure).
+ * Judges a STOPPED task by its app container, in this order: failed to start (stop code TaskFailedToStart, or, in
+ * older events without a stop code, `stoppedReason` "Task failed to start" and no `startedAt`); the app killed out of
+ * memory (failed, whatever the stop code); stopped from outside (an interruption stop code: interrupted, even when the
+ * app then exited 0 on SIGTERM: the run did not complete); the app exited 0 on its own (success, whatever sidecars
+ * did); the app exited non-zero or without an exit code (failure).
  */
 export function judge(detail: TaskStateDetail, appContainer: string): Outcome {
   const app = (detail.containers ?? []).find((c) => c && c.name === appContainer);
   const exit = app?.exitCode;
   const appReason = typeof app?.reason === 'string' && app.reason ? app.reason : undefined;
   const base = { appExitCode: exit, appReason };
-  if (detail.stopCode === 'TaskFailedToStart') {
+  const oldFailedToStart = !detail.stopCode && !detail.startedAt && FAILED_TO_START_REASON.test(detail.stoppedReason ?? '');
+  if (detail.stopCode === 'TaskFailedToStart' || oldFailedToStart) {
     return { ...base, kind: 'FAILED_TO_START', oom: false, summary: `The task failed to start: ${detail.stoppedReason ?? 'no reason given'}` };
   }
   if (appReason && OOM.test(appReason)) {
     return { ...base, kind: 'FAILED', oom: true, summary: `The app container "${appContainer}" was killed OUT OF MEMORY (${appReason})` };
   }
-  if (exit === 0) return { ...base, kind: 'SUCCEEDED', oom: false, summary: `The app container "${appContainer}" exited 0` };
   const interruption = detail.stopCode ? INTERRUPTION_STOP_CODES[detail.stopCode] : undefined;
   if (interruption) {
-    return { ...base, kind: 'INTERRUPTED', oom: false, summary: `Interrupted, not the app's failure: ${interruption} (${detail.stopCode})` };
+    const after = exit === 0 ? '; the app then exited 0, but the run did not complete' : '';
+    return { ...base, kind: 'INTERRUPTED', oom: false, summary: `Interrupted, not the app's failure: ${interruption} (${detail.stopCode})${after}` };
   }
+  if (exit === 0) return { ...base, kind: 'SUCCEEDED', oom: false, summary: `The app container "${appContainer}" exited 0` };
   if (!app) {
     return { ...base, kind: 'FAILED', oom: false, summary: `The app container "${appContainer}" is not in the stopped task's containers` };
   }
@@ -101,6 +108,11 @@ export function judge(detail: TaskStateDetail, appContainer: string): Outcome {
     return { ...base, kind: 'FAILED', oom: false, summary: `The app container "${appContainer}" exited ${exit}${exit === 137 ? ' (SIGKILL)' : exit === 143 ? ' (SIGTERM)' : ''}` };
   }
   return { ...base, kind: 'FAILED', oom: false, summary: `The app container "${appContainer}" has no exit code (stop code ${detail.stopCode ?? 'none'})` };
+}
+
+/** Whether the task ever ran: it did not fail to start and has a `startedAt`. Only then can it have logs and a REPORT. */
+export function taskStarted(detail: TaskStateDetail, outcome: Outcome): boolean {
+  return outcome.kind !== 'FAILED_TO_START' && !!detail.startedAt;
 }
 
 /** Run time in seconds, `startedAt` → `executionStoppedAt` (else `stoppedAt`); never negative; undefined when not started. */
@@ -119,27 +131,161 @@ export function formatDuration(seconds: number): string {
   return h ? `${h} h ${m} min ${r} s` : m ? `${m} min ${r} s` : `${r} s`;
 }
 
-/** The right-size line for a run's peaks. */
+const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v);
+
+/**
+ * The agent's REPORT from one log message (`REPORT {...}` or the bare JSON), or undefined when the message is none.
+ * Figures that are not finite numbers become null, so nothing but numbers from a REPORT reaches a message.
+ */
+export function parseReportLine(message: string | undefined): AgentReport | undefined {
+  if (!message || !message.includes('"REPORT"')) return undefined;
+  const start = message.indexOf('{');
+  if (start < 0) return undefined;
+  let parsed: any;
+  try {
+    parsed = JSON.parse(message.slice(start));
+  } catch {
+    return undefined;
+  }
+  if (!parsed || typeof parsed !== 'object' || parsed.type !== 'REPORT') return undefined;
+  const n = (v: unknown) => (isNumber(v) ? v : null);
+  return {
+    type: 'REPORT',
+    taskArn: typeof parsed.taskArn === 'string' ? parsed.taskArn : null,
+    appContainer: typeof parsed.appContainer === 'string' ? parsed.appContainer : null,
+    appExitCode: n(parsed.appExitCode),
+    appRunningAtShutdown: typeof parsed.appRunningAtShutdown === 'boolean' ? parsed.appRunningAtShutdown : null,
+    durationSeconds: n(parsed.durationSeconds),
+    maxMemoryUsedMiB: n(parsed.maxMemoryUsedMiB),
+    memoryLimitMiB: n(parsed.memoryLimitMiB),
+    maxMemoryUtilizationPercent: n(parsed.maxMemoryUtilizationPercent),
+    cpuAverageUtilizationPercent: n(parsed.cpuAverageUtilizationPercent),
+    cpuMaxUtilizationPercent: n(parsed.cpuMaxUtilizationPercent),
+    samples: isNumber(parsed.samples) ? parsed.samples : 0,
+    memorySource: parsed.memorySource === 'procfs' ? 'procfs' : 'tmde',
+  };
+}
+
+/** The memory limit a REPORT's peak is measured against: the REPORT's own, else the task's memory. */
+function reportMemoryLimitMiB(report: AgentReport, cfg: RunOutcomeConfig): number {
+  return isNumber(report.memoryLimitMiB) && report.memoryLimitMiB > 0 ? report.memoryLimitMiB : cfg.memoryMiB;
+}
+
+const sizeText = (s: { cpu: number; memoryMiB: number }) => `${s.cpu} CPU units / ${s.memoryMiB} MiB`;
+const sameSize = (a?: { cpu: number; memoryMiB: number }, b?: { cpu: number; memoryMiB: number }) =>
+  !!a && !!b && a.cpu === b.cpu && a.memoryMiB === b.memoryMiB;
+
+/**
+ * The right-size line for a run's peaks (plain text, numbers only): the cheapest valid Fargate size that holds the
+ * peak CPU (percent of the task's CPU units) and peak memory (MiB) with `headroomPercent`, and which of the two decides
+ * it. Undefined when the REPORT lacks either peak.
+ */
 export function rightSize(report: AgentReport, cfg: RunOutcomeConfig): string | undefined {
   const mem = report.maxMemoryUsedMiB;
   const cpuPct = report.cpuMaxUtilizationPercent;
-  if (typeof mem !== 'number' || typeof cpuPct !== 'number') return undefined;
-  const memLimit = report.memoryLimitMiB ?? cfg.memoryMiB;
+  if (!isNumber(mem) || !isNumber(cpuPct)) return undefined;
+  const memLimit = reportMemoryLimitMiB(report, cfg);
   const memPct = (100 * mem) / memLimit;
-  const factor = 1 + cfg.headroomPercent / 100;
-  const needCpu = (cpuPct / 100) * cfg.cpu * factor;
+  const headroom = cfg.headroomPercent;
+  const factor = 1 + headroom / 100;
+  const cpuUsed = (cpuPct / 100) * cfg.cpu;
+  const needCpu = cpuUsed * factor;
   const needMem = mem * factor;
   const best = smallestFargateSize(needCpu, needMem);
-  const current = `${cfg.cpu} CPU units / ${cfg.memoryMiB} MiB`;
-  const atLimit: string[] = [];
-  if (memPct >= 90) atLimit.push(`memory peaked at ${memPct.toFixed(0)} % of its limit`);
-  if (cpuPct >= 90) atLimit.push(`CPU peaked at ${cpuPct.toFixed(0)} %`);
-  const suggestion = best ? `${best.cpu} CPU units / ${best.memoryMiB} MiB` : 'no Fargate size is large enough';
-  if (atLimit.length) return `At its limit: ${atLimit.join(' and ')} of ${current}. With ${cfg.headroomPercent} % headroom it needs ${suggestion}.`;
-  if (best && best.cpu === cfg.cpu && best.memoryMiB === cfg.memoryMiB) {
-    return `Right-sized: ${current} is the smallest Fargate size that holds the peaks with ${cfg.headroomPercent} % headroom.`;
+  // Which peak decides the size: the one whose needs alone already lead to it.
+  const forCpu = smallestFargateSize(needCpu, 0);
+  const forMem = smallestFargateSize(0, needMem);
+  const cpuDrives = `CPU drives the size: its peak of ${Math.round(cpuUsed)} CPU units needs ${Math.ceil(needCpu)} CPU units with the headroom`;
+  const memDrives = `memory drives the size: its peak of ${mem} MiB needs ${Math.ceil(needMem)} MiB with the headroom`;
+  let driver: string | undefined;
+  if (!best) {
+    driver = !forCpu && !forMem ? `${cpuDrives}, and ${memDrives}` : !forCpu ? cpuDrives : !forMem ? memDrives
+      : `CPU (${Math.ceil(needCpu)} CPU units) and memory (${Math.ceil(needMem)} MiB) together fit no size`;
+  } else if (sameSize(best, forCpu) && sameSize(best, forMem)) {
+    driver = undefined; // the smallest size holds both
+  } else if (sameSize(best, forCpu)) {
+    driver = cpuDrives;
+  } else if (sameSize(best, forMem)) {
+    driver = memDrives;
+  } else {
+    driver = `CPU (${Math.ceil(needCpu)} CPU units) and memory (${Math.ceil(needMem)} MiB) together drive the size`;
   }
-  return `Right-size: ${suggestion} would hold the peaks (CPU ${cpuPct} %, ${mem} MiB) with ${cfg.headroomPercent} % headroom (now ${current}).`;
+  const current = sizeText({ cpu: cfg.cpu, memoryMiB: cfg.memoryMiB });
+  const suggestion = best ? sizeText(best) : 'more than the largest Fargate size';
+  const why = driver ? `; ${driver}` : '';
+  const atLimit: string[] = [];
+  if (memPct >= 90) atLimit.push(`memory peaked at ${memPct.toFixed(0)} % of its ${memLimit} MiB limit`);
+  if (cpuPct >= 90) atLimit.push(`CPU peaked at ${cpuPct.toFixed(0)} % of its ${cfg.cpu} CPU units`);
+  if (atLimit.length) return `At its limit: ${atLimit.join(' and ')}. With ${headroom} % headroom it needs ${suggestion} (now ${current})${why}.`;
+  if (sameSize(best, { cpu: cfg.cpu, memoryMiB: cfg.memoryMiB })) {
+    return `Right-sized: ${current} is the smallest Fargate size that holds the peaks with ${headroom} % headroom.`;
+  }
+  return `Right-size: ${suggestion} would hold the peaks (CPU ${cpuPct} %, ${mem} MiB) with ${headroom} % headroom (now ${current})${why}.`;
+}
+
+/**
+ * The one JSON line the handler logs per task stop (`RUN_OUTCOME`, version 1) for CloudWatch Logs Insights: every
+ * field is present, null when unknown. Percentages are of the task's CPU units or of the memory limit; MiB; seconds.
+ */
+export interface RunOutcomeRecord {
+  type: 'RUN_OUTCOME';
+  version: 1;
+  family: string;
+  clusterName: string;
+  taskArn: string;
+  taskId: string;
+  outcome: OutcomeKind;
+  oom: boolean;
+  appExitCode: number | null;
+  stopCode: string | null;
+  summary: string;
+  startedAt: string | null;
+  stoppedAt: string | null;
+  durationSeconds: number | null;
+  cpu: number;
+  memoryMiB: number;
+  peakMemoryMiB: number | null;
+  memoryLimitMiB: number | null;
+  peakMemoryPercent: number | null;
+  cpuAverageUtilizationPercent: number | null;
+  cpuMaxUtilizationPercent: number | null;
+  rightSize: string | null;
+}
+
+/**
+ * The RUN_OUTCOME record of a judged task stop. Without a REPORT (the task never started, or the REPORT did not reach
+ * CloudWatch Logs in time) the peak fields and `rightSize` are null.
+ */
+export function runOutcomeRecord(detail: TaskStateDetail, outcome: Outcome, cfg: RunOutcomeConfig,
+  report: AgentReport | undefined): RunOutcomeRecord {
+  const taskArn = detail.taskArn ?? '';
+  const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
+  const peak = report && isNumber(report.maxMemoryUsedMiB) ? report.maxMemoryUsedMiB : null;
+  const limit = report ? reportMemoryLimitMiB(report, cfg) : null;
+  return {
+    type: 'RUN_OUTCOME',
+    version: 1,
+    family: cfg.family,
+    clusterName: cfg.clusterName,
+    taskArn,
+    taskId: taskArn.split('/').pop() ?? '',
+    outcome: outcome.kind,
+    oom: outcome.oom,
+    appExitCode: isNumber(outcome.appExitCode) ? outcome.appExitCode : null,
+    stopCode: str(detail.stopCode),
+    summary: outcome.summary,
+    startedAt: str(detail.startedAt),
+    stoppedAt: str(detail.stoppedAt),
+    durationSeconds: runDurationSeconds(detail) ?? null,
+    cpu: cfg.cpu,
+    memoryMiB: cfg.memoryMiB,
+    peakMemoryMiB: peak,
+    memoryLimitMiB: limit,
+    peakMemoryPercent: peak !== null && limit ? Math.round((1000 * peak) / limit) / 10 : null,
+    cpuAverageUtilizationPercent: report && isNumber(report.cpuAverageUtilizationPercent) ? report.cpuAverageUtilizationPercent : null,
+    cpuMaxUtilizationPercent: report && isNumber(report.cpuMaxUtilizationPercent) ? report.cpuMaxUtilizationPercent : null,
+    rightSize: (report && rightSize(report, cfg)) ?? null,
+  };
 }
 
 /** A Slack message (incoming webhook payload). */
@@ -155,8 +301,27 @@ const TITLES: Record<OutcomeKind, string> = {
   SUCCEEDED: ':white_check_mark: Succeeded', FAILED: ':x: FAILED', FAILED_TO_START: ':x: FAILED TO START', INTERRUPTED: ':warning: Interrupted',
 };
 
-function clip(s: string, max: number): string {
-  return s.length <= max ? s : `${s.slice(0, max - 1)}…`;
+/**
+ * Text from an event or a REPORT made safe for Slack mrkdwn (Slack, "Formatting text for app surfaces", escaping
+ * text): `&`, `<` and `>` become `&amp;`, `&lt;` and `&gt;`, so `<!channel>` or `<https://…|label>` in a stopped
+ * reason can neither notify anyone nor make a link.
+ */
+export function escapeMrkdwn(value: unknown): string {
+  return String(value).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+/** Cuts `s` to at most `max` characters (ending in "…"), never inside an `&amp;`/`&lt;`/`&gt;` entity or a surrogate pair. */
+export function clip(s: string, max: number): string {
+  if (s.length <= max) return s;
+  let cut = max - 1;
+  const amp = s.lastIndexOf('&', cut - 1);
+  if (amp >= 0 && amp > cut - 5) {
+    const entity = /^&(amp|lt|gt);/.exec(s.slice(amp, amp + 5));
+    if (entity && amp + entity[0].length > cut) cut = amp;
+  }
+  const code = s.charCodeAt(cut - 1);
+  if (code >= 0xd800 && code <= 0xdbff) cut--;
+  return `${s.slice(0, cut)}…`;
 }
 
 function consoleLogUrl(region: string, group: string, stream: string): string {
@@ -164,60 +329,74 @@ function consoleLogUrl(region: string, group: string, stream: string): string {
   return `https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}#logsV2:log-groups/log-group/${enc(group)}/log-events/${enc(stream)}`;
 }
 
-/** The Block Kit message for one stopped task (within Slack's limits: header ≤ 150, text ≤ 3,000, ≤ 10 fields). */
+const exitText = (code: unknown) => (code === undefined || code === null ? 'none' : escapeMrkdwn(code));
+
+/**
+ * The Block Kit message for one stopped task (within Slack's limits: header ≤ 150, text ≤ 3,000, ≤ 10 fields). Every
+ * value from the event or the REPORT is escaped for mrkdwn before it is clipped. A task that never started gets
+ * neither a resources section nor links to log streams that cannot exist.
+ */
 export function buildMessage(detail: TaskStateDetail, outcome: Outcome, cfg: RunOutcomeConfig,
   report: AgentReport | undefined, reportNote: string | undefined): SlackMessage {
+  const e = escapeMrkdwn;
   const taskArn = detail.taskArn ?? '';
   const taskId = taskArn.split('/').pop() ?? '';
   const region = taskArn.split(':')[3] ?? '';
   const clusterName = (detail.clusterArn ?? '').split('/').pop() || cfg.clusterName;
+  const started = taskStarted(detail, outcome);
   const title = `${TITLES[outcome.kind]}: ${cfg.family}`;
   const duration = runDurationSeconds(detail);
   const fields: object[] = [
-    { type: 'mrkdwn', text: `*Task family*\n${clip(cfg.family, 900)}` },
-    { type: 'mrkdwn', text: `*Cluster*\n${clip(clusterName, 900)}` },
+    { type: 'mrkdwn', text: clip(`*Task family*\n${e(cfg.family)}`, 900) },
+    { type: 'mrkdwn', text: clip(`*Cluster*\n${e(clusterName)}`, 900) },
     { type: 'mrkdwn', text: `*Run time*\n${duration === undefined ? 'never started' : formatDuration(duration)}` },
-    { type: 'mrkdwn', text: `*Stop code*\n${detail.stopCode ?? 'none'}` },
-    { type: 'mrkdwn', text: `*App exit code*\n${outcome.appExitCode === undefined || outcome.appExitCode === null ? 'none' : outcome.appExitCode}` },
+    { type: 'mrkdwn', text: clip(`*Stop code*\n${detail.stopCode ? e(detail.stopCode) : 'none'}`, 900) },
+    { type: 'mrkdwn', text: clip(`*App exit code*\n${exitText(outcome.appExitCode)}`, 900) },
   ];
-  const lines: string[] = [`*${outcome.summary}*`];
+  const lines: string[] = [`*${e(outcome.summary)}*`];
   if (outcome.oom) lines.push(':rotating_light: *OUT OF MEMORY*: the app needs more memory than its limit, or leaks.');
-  if (detail.stoppedReason) lines.push(`Stopped reason: ${detail.stoppedReason}`);
-  if (outcome.appReason && !outcome.oom) lines.push(`App container reason: ${outcome.appReason}`);
+  if (detail.stoppedReason) lines.push(`Stopped reason: ${e(detail.stoppedReason)}`);
+  if (outcome.appReason && !outcome.oom) lines.push(`App container reason: ${e(outcome.appReason)}`);
   const blocks: object[] = [
+    // plain_text: Slack shows it as is (no mentions, no links); the family is the task definition's, not the event's.
     { type: 'header', text: { type: 'plain_text', text: clip(title, 150), emoji: true } },
     { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } },
     { type: 'section', fields },
   ];
   const others = (detail.containers ?? []).filter((c) => c && c.name !== cfg.appContainer);
   if (others.length) {
-    const text = others.map((c) => `• ${c.name ?? '?'}: exit ${c.exitCode === undefined || c.exitCode === null ? 'none' : c.exitCode}${c.reason ? ` (${c.reason})` : ''}`).join('\n');
+    const text = others.map((c) => `• ${e(c.name ?? '?')}: exit ${exitText(c.exitCode)}${c.reason ? ` (${e(c.reason)})` : ''}`).join('\n');
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Other containers* (not judged)\n${text}`, 3000) } });
   }
-  if (outcome.kind !== 'FAILED_TO_START') {
+  if (started) {
     let res: string;
     if (report) {
       const mem = report.maxMemoryUsedMiB;
-      const limit = report.memoryLimitMiB ?? cfg.memoryMiB;
-      const memText = typeof mem === 'number' ? `${mem} MiB (${((100 * mem) / limit).toFixed(1)} % of ${limit} MiB)` : 'unknown';
-      const cpuText = typeof report.cpuMaxUtilizationPercent === 'number'
-        ? `average ${report.cpuAverageUtilizationPercent ?? '?'} %, peak ${report.cpuMaxUtilizationPercent} % of ${cfg.cpu / 1024} vCPU` : 'unknown';
-      res = `*This run's resources* (agent REPORT, ${report.samples} samples)\nPeak memory: ${memText}\nCPU: ${cpuText}`;
+      const limit = reportMemoryLimitMiB(report, cfg);
+      const memText = isNumber(mem) ? `${mem} MiB (${((100 * mem) / limit).toFixed(1)} % of ${limit} MiB)` : 'unknown';
+      const cpuText = isNumber(report.cpuMaxUtilizationPercent)
+        ? `average ${isNumber(report.cpuAverageUtilizationPercent) ? report.cpuAverageUtilizationPercent : '?'} %, peak ${report.cpuMaxUtilizationPercent} % of ${cfg.cpu / 1024} vCPU`
+        : 'unknown';
+      const samples = isNumber(report.samples) ? report.samples : 0;
+      res = `*This run's resources* (agent REPORT, ${samples} ${samples === 1 ? 'sample' : 'samples'})\nPeak memory: ${memText}\nCPU: ${cpuText}`;
       if (report.appRunningAtShutdown === true) res += '\n_The agent stopped while the app was still running: the figures end there._';
       const line = rightSize(report, cfg);
       if (line) res += `\n${line}`;
     } else {
-      res = `*This run's resources*: ${reportNote ?? 'REPORT missing'}`;
+      res = `*This run's resources*: ${e(reportNote ?? 'REPORT missing: the handler did not look for it')}`;
     }
     blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(res, 3000) } });
   }
   const links: string[] = [];
   if (region && taskId) {
-    links.push(`<https://${region}.console.aws.amazon.com/ecs/v2/clusters/${encodeURIComponent(clusterName)}/tasks/${taskId}/configuration?region=${region}|Task ${taskId}>`);
-    if (cfg.appStreamPrefix) links.push(`<${consoleLogUrl(region, cfg.logGroupName, `${cfg.appStreamPrefix}/${taskId}`)}|App log>`);
-    links.push(`<${consoleLogUrl(region, cfg.logGroupName, `${cfg.agentStreamPrefix}/${taskId}`)}|Agent log>`);
+    const r = encodeURIComponent(region);
+    links.push(`<https://${r}.console.aws.amazon.com/ecs/v2/clusters/${encodeURIComponent(clusterName)}/tasks/${encodeURIComponent(taskId)}/configuration?region=${r}|Task ${e(taskId)}>`);
+    if (started) {
+      if (cfg.appStreamPrefix) links.push(`<${consoleLogUrl(r, cfg.logGroupName, `${cfg.appStreamPrefix}/${taskId}`)}|App log>`);
+      links.push(`<${consoleLogUrl(r, cfg.logGroupName, `${cfg.agentStreamPrefix}/${taskId}`)}|Agent log>`);
+    }
   }
   if (links.length) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: clip(links.join('  |  '), 3000) }] });
-  const text = `${title} on ${clusterName}: ${outcome.summary}`;
-  return { text: clip(text, 3000), attachments: [{ color: COLORS[outcome.kind], fallback: clip(text, 3000), blocks }] };
+  const text = clip(`${e(title)} on ${e(clusterName)}: ${e(outcome.summary)}`, 3000);
+  return { text, attachments: [{ color: COLORS[outcome.kind], fallback: text, blocks }] };
 }

@@ -31,7 +31,7 @@ export interface TaskRunEventsProps {
 
   /**
    * Log group holding the agent's log (stream `agent/fargate-monitor-agent/<task id>`), where the handler reads the
-   * agent's REPORT for the Slack message.
+   * agent's REPORT for the RUN_OUTCOME line and the Slack message.
    */
   readonly logGroup: logs.ILogGroup;
 
@@ -67,10 +67,16 @@ export interface TaskRunEventsProps {
  * name, so sidecars, AWS-injected containers and `null` exit codes cannot fail a run) and publishes, in `namespace`
  * with dimensions `ClusterName` and `TaskDefinitionFamily` (unit Count, one datum per task stop):
  * - `Runs`: 1 for every stop;
- * - `FailedRuns`: 1 when the run failed to start, the app was killed out of memory, or exited non-zero or without
- *   an exit code (not when it was interrupted), else 0;
- * - `InterruptedRuns`: 1 when AWS or a user stopped the task before the app exited (stop codes SpotInterruption,
- *   TerminationNotice, UserInitiated, ServiceSchedulerInitiated, InfrastructureHealth), else 0.
+ * - `FailedRuns`: 1 when the run failed to start (TaskFailedToStart, or `stoppedReason` 'Task failed to start'
+ *   without a stop code), the app was killed out of memory, or exited non-zero or without an exit code (not when it
+ *   was interrupted), else 0;
+ * - `InterruptedRuns`: 1 when AWS or a user stopped the task (stop codes SpotInterruption, TerminationNotice,
+ *   UserInitiated, ServiceSchedulerInitiated, InfrastructureHealth), even when the app then exited 0 on SIGTERM,
+ *   unless the app was killed out of memory, else 0.
+ *
+ * Each datum is timestamped when the handler publishes it (seconds after `stoppedAt`), not at `stoppedAt`: a
+ * back-dated datum arriving late lands in a minute the one-period failed-run alarm may already have evaluated and
+ * never alarm (see README, "Run metrics").
  *
  * Each stop is counted at most once (a DynamoDB claim; see {@link RunOutcomeHandler}).
  */
@@ -116,6 +122,7 @@ export class TaskRunEvents extends Construct {
     this.stoppedRule.addTarget(new targets.LambdaFunction(this.handler.function, {
       event: events.RuleTargetInput.fromObject({
         detail: events.EventField.fromPath('$.detail'),
+        resources: events.EventField.fromPath('$.resources'),
         config: {
           appContainer: props.appContainerName,
           namespace: this.namespace,

@@ -94,7 +94,7 @@ describe('RunOutcomeHandler: one per stack', () => {
     }
   });
 
-  test('least privilege: its own log group, the table, PutMetricData to the tasks\' namespaces, the secrets and logs of the Slack task only', () => {
+  test('least privilege: its own log group, the table, PutMetricData to the tasks\' namespaces, each task\'s log (REPORT), the secrets of the Slack task only', () => {
     const policies = Object.entries(template.findResources('AWS::IAM::Policy')).filter(([id]) => id.startsWith('FargateMonitorRunOutcomeHandler'));
     expect(policies).toHaveLength(1);
     const statements = stack.resolve((policies[0][1] as any).Properties.PolicyDocument.Statement) as any[];
@@ -104,7 +104,9 @@ describe('RunOutcomeHandler: one per stack', () => {
       expect.stringMatching(/^sqs:SendMessage,sqs:GetQueueAttributes,sqs:GetQueueUrl -> \{"Fn::GetAtt":\["FargateMonitorRunOutcomeHandlerDeadLetterQueue/),
       expect.stringMatching(/^dynamodb:PutItem,dynamodb:UpdateItem -> \{"Fn::GetAtt":\["FargateMonitorRunOutcomeHandlerDedup/),
       'cloudwatch:PutMetricData -> "*" if {"StringEquals":{"cloudwatch:namespace":["Team/A","Team/B"]}}',
-      expect.stringMatching(/^logs:GetLogEvents -> \{"Fn::GetAtt":\["LoudLogs[0-9A-F]{8}","Arn"\]\}$/), // arn:…:log-group:NAME:*
+      // arn:…:log-group:NAME:*, for the RUN_OUTCOME line of every task, with or without Slack
+      expect.stringMatching(/^logs:GetLogEvents -> \{"Fn::GetAtt":\["QuietLogs[0-9A-F]{8}","Arn"\]\}$/),
+      expect.stringMatching(/^logs:GetLogEvents -> \{"Fn::GetAtt":\["LoudLogs[0-9A-F]{8}","Arn"\]\}$/),
       expect.stringMatching(/^secretsmanager:GetSecretValue,secretsmanager:DescribeSecret -> \{"Ref":"SuccessHook/),
       expect.stringMatching(/^secretsmanager:GetSecretValue,secretsmanager:DescribeSecret -> \{"Ref":"FailureHook/),
     ]);
@@ -122,7 +124,7 @@ describe('RunOutcomeHandler: one per stack', () => {
       'detail': { clusterArn: [{ 'Fn::GetAtt': [expect.stringMatching(/^Cluster/), 'Arn'] }], group: ['family:loud-job'], lastStatus: ['STOPPED'] },
     });
     const target = rule.Targets[0];
-    expect(target.InputTransformer.InputPathsMap).toEqual({ detail: '$.detail' });
+    expect(target.InputTransformer.InputPathsMap).toEqual({ detail: '$.detail', resources: '$.resources' });
     const input = JSON.stringify(stack.resolve(target.InputTransformer.InputTemplate));
     for (const s of ['\\"appContainer\\":\\"app\\"', '\\"namespace\\":\\"Team/B\\"', '\\"family\\":\\"loud-job\\"', '\\"cpu\\":512', '\\"memoryMiB\\":2048',
       '\\"headroomPercent\\":30', '\\"notifySuccess\\":false', '\\"agentStreamPrefix\\":\\"agent/fargate-monitor-agent\\"', 'successWebhookSecretArn', '{"Ref":"SuccessHook']) {

@@ -1,6 +1,8 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CloudWatchLogsClient, DeleteLogStreamCommand, PutLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
+import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
@@ -59,6 +61,15 @@ const env = (table: string, extra: Record<string, string> = {}) => ({ DEDUP_TABL
 /** All text of a Slack message, blocks flattened. */
 const textOf = (m: any) => JSON.stringify(m);
 const headerOf = (m: any) => m.attachments[0].blocks[0].text.text;
+/** The RUN_OUTCOME lines a handler process printed, parsed. */
+const outcomeLines = (stdout: string) => stdout.split('\n').filter((l) => l.startsWith('{"type":"RUN_OUTCOME"')).map((l) => JSON.parse(l));
+const noSlack = { successWebhookSecretArn: undefined, failureWebhookSecretArn: undefined };
+const FAILED_TO_START = (d: any) => {
+  d.stopCode = 'TaskFailedToStart';
+  d.stoppedReason = 'CannotPullContainerError: pull image manifest has been retried 5 time(s)';
+  delete d.startedAt;
+  for (const c of d.containers) delete c.exitCode;
+};
 
 /** The app container of a fixture: `app` when there is one, else the first container that is no known sidecar. */
 function appName(detail: any): string {
@@ -119,7 +130,8 @@ describe('every shared fixture event through the bundled handler', () => {
     expect(fivexlMsg).toContain('• envoy: exit 0'); // other containers shown apart
     expect(fivexlMsg).toContain('*Run time*\\n'); // startedAt → executionStoppedAt
     expect(fivexlMsg).toContain('Peak memory: 900 MiB (87.9 % of 1024 MiB)');
-    expect(fivexlMsg).toContain('At its limit: CPU peaked at 95 % of 512 CPU units / 1024 MiB. With 20 % headroom it needs 1024 CPU units / 2048 MiB.');
+    expect(fivexlMsg).toContain('At its limit: CPU peaked at 95 % of its 512 CPU units. With 20 % headroom it needs 1024 CPU units / 2048 MiB ' +
+      '(now 512 CPU units / 1024 MiB); CPU drives the size: its peak of 486 CPU units needs 584 CPU units with the headroom.');
     expect(fivexlMsg).toMatch(/ecs\/v2\/clusters\/test\/tasks\/a6eaf0150a4248dAA1bcbd688121014e\/configuration\?region=eu-central-1\|Task/);
     expect(fivexlMsg).toContain('log-events/agent$252Ffargate-monitor-agent$252Fa6eaf0150a4248dAA1bcbd688121014e|Agent log>');
     const arkimeMsg = textOf(failures[0]);
@@ -152,7 +164,9 @@ describe('the message', () => {
     const [oomMsg, fts, neg] = slack.posts('/failure').map(textOf);
     expect(oomMsg).toContain('OUT OF MEMORY');
     expect(oomMsg).toContain('Peak memory: 1020 MiB (99.6 % of 1024 MiB)');
-    expect(oomMsg).toContain('At its limit: memory peaked at 100 % of its limit');
+    // The memory limit alone, not the task size folded into it; memory decides the suggestion.
+    expect(oomMsg).toContain('At its limit: memory peaked at 100 % of its 1024 MiB limit. With 20 % headroom it needs 256 CPU units / 2048 MiB ' +
+      '(now 512 CPU units / 1024 MiB); memory drives the size: its peak of 1020 MiB needs 1224 MiB with the headroom.');
     expect(fts).toContain('FAILED TO START');
     expect(fts).toContain('CannotPullContainerError');
     expect(fts).toContain('never started');
@@ -179,7 +193,8 @@ describe('the message', () => {
     // 60 % of 1 vCPU × 1.2 = 737 CPU units, 1500 MiB × 1.2 = 1800 MiB → 1024 / 2048 is the cheapest that holds both
     expect(s).not.toContain('still running');
     expect(b).toContain('The agent stopped while the app was still running: the figures end there.');
-    expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB).');
+    expect(b).toContain('Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 60 %, 1500 MiB) with 20 % headroom (now 1024 CPU units / 4096 MiB); ' +
+      'CPU drives the size: its peak of 614 CPU units needs 738 CPU units with the headroom.');
   });
 
   test('two overlapping runs of one family: each message carries its own run\'s figures', async () => {
@@ -235,6 +250,46 @@ describe('at most one message per task stop; Slack errors', () => {
     const reqs = slack.requests.filter((r) => r.path === '/failure');
     expect(reqs).toHaveLength(2);
     expect(reqs[1].at - reqs[0].at).toBeGreaterThanOrEqual(1000);
+  });
+
+  test('429 with Retry-After 2 (not the 1 s of the first backoff step): waits the 2 s Slack asked for', async () => {
+    const table = await createTable();
+    slack.script('/failure', { status: 429, headers: { 'retry-after': '2' }, body: 'rate_limited' }, { status: 200, body: 'ok' });
+    const run = await runHandler([{ detail: stopped(), config: config(await createLogs({})) }], env(table));
+    expect(run.results[0].slack).toBe('posted');
+    const reqs = slack.requests.filter((r) => r.path === '/failure');
+    expect(reqs).toHaveLength(2);
+    expect(reqs[1].at - reqs[0].at).toBeGreaterThanOrEqual(2000);
+    expect(reqs[1].at - reqs[0].at).toBeLessThan(3500);
+  });
+
+  test('a claim left by an invocation that died is taken over after the 5-minute lease; a live claim is not', async () => {
+    const table = await createTable();
+    const cfg = config(await createLogs({}), { clusterName: unique('cluster') });
+    const dead = stopped();
+    const live = stopped();
+    const ddb = new DynamoDBClient(awsConfig());
+    // Items as the handler writes them when it claims, by an invocation that never got to markDone or release.
+    const claimedItem = (taskArn: string, ageMs: number) => ddb.send(new PutItemCommand({
+      TableName: table,
+      Item: {
+        taskArn: { S: taskArn },
+        state: { S: 'CLAIMED' },
+        token: { S: 'died' },
+        claimedAt: { N: String(Date.now() - ageMs) },
+        expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
+      },
+    }));
+    await claimedItem(dead.taskArn, 6 * 60_000);
+    await claimedItem(live.taskArn, 4 * 60_000);
+    const run = await runHandler([dead, live].map((detail) => ({ detail, config: cfg })), env(table));
+    expect(run.results).toEqual([{ result: 'handled', outcome: 'FAILED', slack: 'posted' }, { result: 'duplicate' }]);
+    expect(slack.posts('/failure')).toHaveLength(1);
+    expect(textOf(slack.posts('/failure')[0])).toContain(`|Task ${taskId(dead)}>`);
+    expect(await runSums(cfg)).toEqual([1, 1, 0]);
+    expect(outcomeLines(run.stdout).map((l) => l.taskArn)).toEqual([dead.taskArn]);
+    // The takeover finished the claim: a redelivery is a duplicate.
+    expect((await runHandler([{ detail: dead, config: cfg }], env(table))).results[0].result).toBe('duplicate');
   });
 
   test('503 then 200: retried with backoff, one post', async () => {
@@ -329,10 +384,13 @@ test('Runs, FailedRuns and InterruptedRuns are published per task stop, in the t
     stopped(), // FAILED
     stopped((d) => { d.containers[1].exitCode = 0; d.containers[0].exitCode = 143; }), // SUCCEEDED despite the sidecar
     stopped((d) => { d.stopCode = 'SpotInterruption'; d.containers[1].exitCode = 143; }), // INTERRUPTED
+    stopped(FAILED_TO_START), // FAILED_TO_START: counted in FailedRuns, so an image that cannot be pulled alarms
+    stopped((d) => { d.stopCode = 'UserInitiated'; d.containers[1].exitCode = 0; }), // StopTask, app exit 0 on SIGTERM: INTERRUPTED
   ];
   const run = await runHandler([...details, details[0]].map((detail) => ({ detail, config: cfg })), env(table));
-  expect(run.results.map((r) => r.outcome ?? r.result)).toEqual(['FAILED', 'SUCCEEDED', 'INTERRUPTED', 'duplicate']);
-  expect(await runSums(cfg)).toEqual([3, 1, 1]);
+  expect(run.results.map((r) => r.outcome ?? r.result)).toEqual(['FAILED', 'SUCCEEDED', 'INTERRUPTED', 'FAILED_TO_START', 'INTERRUPTED', 'duplicate']);
+  // Timestamped at publish time, not at the fixture's stoppedAt (2020): the last hour holds them all.
+  expect(await runSums(cfg)).toEqual([5, 2, 2]);
 });
 
 test('a failed post and its retry count the task stop once in Runs and FailedRuns, and post once', async () => {
@@ -347,6 +405,9 @@ test('a failed post and its retry count the task stop once in Runs and FailedRun
   const retry = await runHandler([input, input], env(table));
   expect(retry.results.map((r) => r.result)).toEqual(['handled', 'duplicate']);
   expect(await runSums(cfg)).toEqual([1, 1, 0]);
+  // The RUN_OUTCOME line too: logged by the failed invocation, not again by its retry.
+  expect(outcomeLines(first.stdout)).toHaveLength(1);
+  expect(outcomeLines(retry.stdout)).toHaveLength(0);
 });
 
 test('the synthesized rule target input, filled in as EventBridge does, is what the handler reads', async () => {
@@ -356,11 +417,11 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
   // A stack whose references are all concrete (imported cluster, log group and secrets), so the template is final.
   const stack = newStack();
   const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', {
-    clusterArn: detail.clusterArn, clusterName: 'test', vpc: undefined as any,
+    clusterArn: detail.clusterArn, clusterName: unique('test'), vpc: undefined as any,
   });
   const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Def', { family: 'nightly-batch', cpu: 512, memoryLimitMiB: 1024 });
   taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('x') });
-  new TaskRunEvents(stack, 'Runs', {
+  const runs = new TaskRunEvents(stack, 'Runs', {
     cluster,
     taskDefinition,
     appContainerName: 'app',
@@ -375,8 +436,10 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
   const rule = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0] as any;
   const transformer = rule.Properties.Targets[0].InputTransformer;
   expect(typeof transformer.InputTemplate).toBe('string');
-  // EventBridge replaces each <name> with the JSON of the event at its path ($.detail here).
-  const input = JSON.parse(transformer.InputTemplate.replace('<detail>', JSON.stringify(detail)));
+  // EventBridge replaces each <name> with the JSON of the event at its path ($.detail, $.resources).
+  expect(transformer.InputPathsMap).toEqual({ detail: '$.detail', resources: '$.resources' });
+  const event = { resources: [detail.taskArn], detail };
+  const input = JSON.parse(transformer.InputTemplate.replace(/<(detail|resources)>/g, (_: string, k: 'detail' | 'resources') => JSON.stringify(event[k])));
   const run = await runHandler([input], env(table));
   expect(run.results[0]).toEqual({ result: 'handled', outcome: 'SUCCEEDED', slack: 'posted' });
   const message = textOf(slack.posts('/success')[0]);
@@ -384,4 +447,118 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
   expect(message).toContain('Peak memory: 321 MiB (31.3 % of 1024 MiB)');
   expect(message).toContain('of 0.5 vCPU');
   expect(message).toContain('|App log>');
+  // The datums land under the dimensions of the metrics the alarms watch (moto matches name and dimensions).
+  const cw = new CloudWatchClient(awsConfig());
+  const query = (id: string, m: cloudwatch.Metric) => ({
+    Id: id,
+    MetricStat: {
+      Metric: {
+        Namespace: m.namespace,
+        MetricName: m.metricName,
+        Dimensions: Object.entries(m.dimensions ?? {}).map(([Name, Value]) => ({ Name, Value: String(Value) })),
+      },
+      Period: 3600,
+      Stat: 'Sum',
+    },
+  });
+  const res = await cw.send(new GetMetricDataCommand({
+    StartTime: new Date(Date.now() - 3600_000),
+    EndTime: new Date(Date.now() + 3600_000),
+    MetricDataQueries: [query('runs', runs.metricRuns()), query('failed', runs.metricFailedRuns())],
+  }));
+  expect(res.MetricDataResults!.map((r) => [r.Id, r.Values!.reduce((a, b) => a + b, 0)])).toEqual([['runs', 1], ['failed', 0]]);
+});
+
+describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs Insights queries)', () => {
+  test('without Slack: one line per stop with the REPORT\'s figures, nulls without one; a duplicate logs none', async () => {
+    const table = await createTable();
+    const ok = stopped((d) => {
+      d.containers[1].exitCode = 0;
+      d.startedAt = '2020-03-16T15:24:18.000Z';
+      d.executionStoppedAt = '2020-03-16T15:34:18.000Z';
+    });
+    const late = stopped(); // its REPORT never reaches the log
+    const fts = stopped(FAILED_TO_START);
+    const group = await createLogs({
+      [taskId(ok)]: [reportLine(ok.taskArn, {
+        maxMemoryUsedMiB: 400, memoryLimitMiB: 1024, cpuAverageUtilizationPercent: 30, cpuMaxUtilizationPercent: 88,
+      })],
+    });
+    const cfg = config(group, noSlack);
+    const started = Date.now();
+    const run = await runHandler([ok, late, fts, ok].map((detail) => ({ detail, config: cfg })), env(table, { REPORT_WAIT_MS: '1500' }));
+    const took = Date.now() - started;
+    expect(run.results.map((r) => `${r.result} ${r.slack ?? ''}`.trim())).toEqual(['handled no-slack', 'handled no-slack', 'handled no-slack', 'duplicate']);
+    const lines = outcomeLines(run.stdout);
+    expect(lines).toHaveLength(3);
+    expect(lines[0]).toEqual({
+      type: 'RUN_OUTCOME',
+      version: 1,
+      family: 'nightly-batch',
+      clusterName: 'batch',
+      taskArn: ok.taskArn,
+      taskId: taskId(ok),
+      outcome: 'SUCCEEDED',
+      oom: false,
+      appExitCode: 0,
+      stopCode: 'EssentialContainerExited',
+      summary: 'The app container "app" exited 0',
+      startedAt: '2020-03-16T15:24:18.000Z',
+      stoppedAt: ok.stoppedAt,
+      durationSeconds: 600,
+      cpu: 512,
+      memoryMiB: 1024,
+      peakMemoryMiB: 400,
+      memoryLimitMiB: 1024,
+      peakMemoryPercent: 39.1,
+      cpuAverageUtilizationPercent: 30,
+      cpuMaxUtilizationPercent: 88,
+      rightSize: 'Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 88 %, 400 MiB) with 20 % headroom ' +
+        '(now 512 CPU units / 1024 MiB); CPU drives the size: its peak of 451 CPU units needs 541 CPU units with the headroom.',
+    });
+    const nullFigures = {
+      peakMemoryMiB: null,
+      memoryLimitMiB: null,
+      peakMemoryPercent: null,
+      cpuAverageUtilizationPercent: null,
+      cpuMaxUtilizationPercent: null,
+      rightSize: null,
+    };
+    // The REPORT did not come within the bounded wait: the line goes out with null figures.
+    expect(lines[1]).toMatchObject({ taskArn: late.taskArn, outcome: 'FAILED', appExitCode: 2, ...nullFigures });
+    expect(run.stdout).toMatch(/"message":"handled".*"report":"REPORT missing: no agent log stream agent\/fargate-monitor-agent\/[^ ]+ after [12] s/);
+    // A task that never started: no REPORT is looked for.
+    expect(lines[2]).toMatchObject({ taskArn: fts.taskArn, outcome: 'FAILED_TO_START', appExitCode: null, startedAt: null, durationSeconds: null, ...nullFigures });
+    expect(Object.keys(lines[2])).toEqual(Object.keys(lines[0]));
+    // The wait is bounded: only the REPORT-less started task waited (about REPORT_WAIT_MS).
+    expect(took).toBeLessThan(15_000);
+    expect(slack.requests).toHaveLength(0);
+  });
+
+  test('an event without detail.taskArn is counted and posted by its resources[0]; a StopTask reason cannot ping the channel', async () => {
+    const table = await createTable();
+    const cfg = config(await createLogs({}), { clusterName: unique('cluster') });
+    const detail = stopped((d) => {
+      d.stopCode = 'UserInitiated';
+      d.stoppedReason = '<!channel> <https://example.com|Open the AWS console>';
+      d.containers[1].exitCode = 0; // the app exits 0 on SIGTERM: still interrupted
+    });
+    const arn = detail.taskArn;
+    delete detail.taskArn;
+    const clusterArn = 'arn:aws:ecs:eu-central-1:111111111111:cluster/batch';
+    const run = await runHandler([
+      { detail, resources: [arn], config: cfg },
+      { detail, resources: [arn], config: cfg },
+      { detail, resources: [clusterArn], config: cfg },
+    ], env(table));
+    expect(run.results.map((r) => r.outcome ?? r.result)).toEqual(['INTERRUPTED', 'duplicate', 'skipped']);
+    expect(run.stdout).toContain('skipped: detail.taskArn is missing (and resources[0] is no task ARN)');
+    expect(await runSums(cfg)).toEqual([1, 0, 1]);
+    expect(outcomeLines(run.stdout).map((l) => [l.taskArn, l.taskId])).toEqual([[arn, arn.split('/').pop()]]);
+    const [message] = slack.posts('/failure');
+    expect(headerOf(message)).toBe(':warning: Interrupted: nightly-batch');
+    expect(textOf(message)).toContain(`|Task ${arn.split('/').pop()}>`);
+    expect(textOf(message)).toContain('Stopped reason: &lt;!channel&gt; &lt;https://example.com|Open the AWS console&gt;');
+    expect(textOf(message)).not.toMatch(/<!channel>|<https:\/\/example\.com/);
+  });
 });

@@ -112,6 +112,25 @@ const cases: Array<[string, () => any, boolean, OutcomeKind | undefined]> = [
     d.containers[1].exitCode = 143;
   }), true, 'INTERRUPTED'],
   ['STOPPED, every container exited 0', () => ours(loadEvent(fivexl), (d) => { for (const c of d.containers) c.exitCode = 0; }), true, 'SUCCEEDED'],
+  ['STOPPED, UserInitiated, app exit 0 on SIGTERM', () => ours(loadEvent(fivexl), (d) => {
+    d.stopCode = 'UserInitiated';
+    d.stoppedReason = 'Task stopped by user';
+    d.containers[1].exitCode = 0;
+  }), true, 'INTERRUPTED'],
+  ['STOPPED, SpotInterruption, app exit 0 on SIGTERM', () => ours(loadEvent(fivexl), (d) => {
+    d.stopCode = 'SpotInterruption';
+    d.containers[1].exitCode = 0;
+  }), true, 'INTERRUPTED'],
+  ['STOPPED, UserInitiated, app out of memory', () => ours(loadEvent(fivexl), (d) => {
+    d.stopCode = 'UserInitiated';
+    d.containers[1].exitCode = 0;
+    d.containers[1].reason = 'OutOfMemoryError: Container killed due to memory usage';
+  }), true, 'FAILED'],
+  ['STOPPED before stop codes existed (2018), "Task failed to start", never started', () => ours(loadEvent(maas), (d) => {
+    d.stoppedReason = 'Task failed to start';
+    delete d.startedAt;
+    for (const c of d.containers) delete c.exitCode;
+  }), true, 'FAILED_TO_START'],
   ['STOPPED task of another family', () => ours(loadEvent(fivexl), (d) => { d.group = 'family:other'; }), false, undefined],
   ['STOPPED task of the family in another cluster', () => ours(loadEvent(fivexl), (d) => { d.clusterArn = 'arn:aws:ecs:eu-central-1:111111111111:cluster/other'; }), false, undefined],
 ];
@@ -141,5 +160,29 @@ describe('TaskRunEvents: which events reach the handler (AWS event-ruler) and ho
     expect(judge(oom.detail, 'app')).toMatchObject({ oom: true, summary: expect.stringMatching(/OUT OF MEMORY/) });
     const spot = cases.find(([n]) => n.startsWith('STOPPED, SpotInterruption'))![1]();
     expect(judge(spot.detail, 'app').summary).toMatch(/not the app's failure: Fargate Spot reclaimed the capacity/);
+  });
+});
+
+describe('TaskRunEvents: the rule target input', () => {
+  test('config.clusterName, family and namespace are the dimensions and namespace of the metrics the alarms watch', () => {
+    const stack = newStack();
+    const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Cluster', {
+      clusterArn: CLUSTER_ARN, clusterName: 'batch', vpc: undefined as any,
+    });
+    const taskDefinition = new ecs.FargateTaskDefinition(stack, 'Def', { family: FAMILY });
+    taskDefinition.addContainer('app', { image: ecs.ContainerImage.fromRegistry('x') });
+    const runs = new TaskRunEvents(stack, 'Runs', {
+      cluster, taskDefinition, appContainerName: 'app', namespace: 'Team/Batch', logGroup: logs.LogGroup.fromLogGroupName(stack, 'Logs', '/batch'),
+    });
+    const rules = Template.fromStack(stack).findResources('AWS::Events::Rule');
+    const target = rules[stack.getLogicalId(runs.stoppedRule.node.defaultChild as any)].Properties.Targets[0];
+    expect(target.InputTransformer.InputPathsMap).toEqual({ detail: '$.detail', resources: '$.resources' });
+    const input = JSON.parse(target.InputTransformer.InputTemplate.replace(/<(detail|resources)>/g, 'null'));
+    for (const metric of [runs.metricRuns(), runs.metricFailedRuns(), runs.metricInterruptedRuns()]) {
+      expect({ namespace: input.config.namespace, ClusterName: input.config.clusterName, TaskDefinitionFamily: input.config.family })
+        .toEqual({ namespace: metric.namespace, ...metric.dimensions });
+    }
+    expect(input.config.clusterName).toBe('batch');
+    expect(input.config.family).toBe(FAMILY);
   });
 });
