@@ -41,14 +41,15 @@ const project = new awscdk.AwsCdkConstructLibrary({
     'cdk-nag@^3',
     '@cdklabs/cdk-validator-cfnguard',
     '@aws-sdk/client-cloudwatch',
-    '@aws-sdk/client-eventbridge',
     '@aws-sdk/client-cloudwatch-logs',
     '@aws-sdk/client-dynamodb',
     '@aws-sdk/client-secrets-manager',
-    '@slack/webhook',
     '@types/aws-lambda',
     'aws-embedded-metrics',
     'esbuild',
+    // Run a Job state machines executed in tests with a real ASL interpreter, and every definition validated.
+    'aws-local-stepfunctions',
+    'asl-validator',
   ],
   jestOptions: {
     // Snapshots must be able to fail: never rewrite them during a test run (`npx jest -u` does, by hand).
