@@ -34,7 +34,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
   keywords: ['cdk', 'ecs', 'fargate', 'cloudwatch', 'monitoring', 'eventbridge-scheduler'],
   github: false,
   release: false,
-  docgen: false,
+  docgen: true,
   // Constructs validate their own props; the sample app in test/example is what `npx cdk synth` runs.
   devDeps: [
     'aws-cdk@^2',
