@@ -10,7 +10,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RunOutcomeFunction } from './run-outcome-function';
-import { AlarmFactory } from '../shared/alarm-factory';
+import { AlarmFactory, countAlarmDefinition } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
 
 /** Construct id of the stack's default handler, directly under the stack. */
@@ -216,33 +216,16 @@ export class RunOutcomeHandler extends Construct {
     (this.function.node.defaultChild as lambda.CfnFunction).addMetadata('cfn-lint', { config: { ignore_checks: ['W3005'] } });
 
     const factory = new AlarmFactory(props);
-    const count = (t: number) => (t >= 1 ? undefined : 'must be at least 1 (a count)');
     const o = props.alarmOverrides ?? {};
-    this.errorsAlarm = factory.create(this, {
-      id: 'ErrorsAlarm',
-      overrideName: 'alarmOverrides.errors',
-      metric: this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      checkThreshold: count,
-      description: () => 'The cdk-fargate-monitor run-outcome handler failed (it retries twice). Read its log group.',
-    }, o.errors);
+    this.errorsAlarm = factory.create(this, countAlarmDefinition('ErrorsAlarm', 'alarmOverrides.errors',
+      this.function.metricErrors({ period: Duration.minutes(5), statistic: 'Sum' }),
+      () => 'The cdk-fargate-monitor run-outcome handler failed (it retries twice). Read its log group.'), o.errors);
     // NumberOfMessagesSent counts each new message (the destination sends with SendMessage); unlike
     // ApproximateNumberOfMessagesVisible it returns to OK on its own while the message waits to be read.
-    this.deadLetterAlarm = factory.create(this, {
-      id: 'DeadLetterAlarm',
-      overrideName: 'alarmOverrides.deadLetter',
-      metric: this.deadLetterQueue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      checkThreshold: count,
-      description: () => 'The run-outcome handler gave up on an event after its retries: a run was not counted or not posted. ' +
-        'The message in the dead-letter queue carries the event and the error.',
-    }, o.deadLetter);
+    this.deadLetterAlarm = factory.create(this, countAlarmDefinition('DeadLetterAlarm', 'alarmOverrides.deadLetter',
+      this.deadLetterQueue.metricNumberOfMessagesSent({ period: Duration.minutes(5), statistic: 'Sum' }),
+      () => 'The run-outcome handler gave up on an event after its retries: a run was not counted or not posted. ' +
+        'The message in the dead-letter queue carries the event and the error.'), o.deadLetter);
     this.alarms = [this.errorsAlarm, this.deadLetterAlarm].filter((a): a is cloudwatch.Alarm => a !== undefined);
   }
 

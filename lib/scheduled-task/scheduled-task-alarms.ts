@@ -6,7 +6,7 @@ import { Construct } from 'constructs';
 import { deriveMissedRunWindow, MISSED_RUN_FIXED_FIELDS, MissedRunEvaluation, missedRunAlarmDefinition } from './missed-run-window';
 import { TaskRunEvents } from './task-run-events';
 import { TaskMetrics } from '../agent/task-metrics';
-import { AlarmFactory, refuseFixedFields } from '../shared/alarm-factory';
+import { AlarmFactory, countAlarmDefinition, refuseFixedFields } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
 import { memoryAlarmDefinition } from '../shared/memory-alarm';
 
@@ -180,26 +180,16 @@ export class ScheduledTaskAlarms extends Construct {
     const given = props.missedRunWindow !== undefined ? missedRunEvaluation(props.missedRunWindow) : undefined;
     const o = props.alarmOverrides ?? {};
     const factory = new AlarmFactory(props);
-    const count = (t: number) => (t >= 1 ? undefined : 'must be at least 1 (a count)');
 
     const container = props.memoryContainerName;
     this.memoryAlarm = factory.create(this, memoryAlarmDefinition(props.taskMetrics, container, 'alarmOverrides.memory', (t) =>
       `Memory use reached ${t}% of the ${container ? `container "${container}"` : 'task'}` +
       ' limit: the task is close to being killed out of memory (OutOfMemoryError). Check the dashboard, then raise memory or fix the leak.'), o.memory);
 
-    this.failedRunAlarm = factory.create(this, {
-      id: 'FailedRunAlarm',
-      overrideName: 'alarmOverrides.failedRun',
-      metric: props.runEvents.metricFailedRuns(),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      checkThreshold: count,
-      description: (t) => `${t === 1 ? 'A run' : `${t} or more runs`} failed: the task failed to start, the app container exited with a non-zero code or none, or was killed out of ` +
+    this.failedRunAlarm = factory.create(this, countAlarmDefinition('FailedRunAlarm', 'alarmOverrides.failedRun', props.runEvents.metricFailedRuns(),
+      (t) => `${t === 1 ? 'A run' : `${t} or more runs`} failed: the task failed to start, the app container exited with a non-zero code or none, or was killed out of ` +
         'memory (FailedRuns, published by the run-outcome handler). The ECS console shows the stopped task with its stoppedReason; ' +
-        'the agent log has its REPORT line.',
-    }, o.failedRun);
+        'the agent log has its REPORT line.'), o.failedRun);
 
     this.longRunAlarm = factory.create(this, {
       id: 'LongRunAlarm',
@@ -216,19 +206,11 @@ export class ScheduledTaskAlarms extends Construct {
       },
     }, o.longRun);
 
-    this.scheduleFailedAlarm = factory.create(this, {
-      id: 'ScheduleFailedAlarm',
-      overrideName: 'alarmOverrides.scheduleFailed',
-      metric: props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: Duration.minutes(5) }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 1,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      checkThreshold: count,
-      description: () => 'EventBridge Scheduler could not start a run after its retries (throttling, missing permissions, an invalid target): ' +
+    this.scheduleFailedAlarm = factory.create(this, countAlarmDefinition('ScheduleFailedAlarm', 'alarmOverrides.scheduleFailed',
+      props.deadLetterQueue.metricNumberOfMessagesSent({ statistic: 'Sum', period: Duration.minutes(5) }),
+      () => 'EventBridge Scheduler could not start a run after its retries (throttling, missing permissions, an invalid target): ' +
         'the failed invocation is in the dead-letter queue, with the error in its message attributes. ' +
-        'A task that was started but failed to start is reported by the failed-run alarm instead.',
-    }, o.scheduleFailed);
+        'A task that was started but failed to start is reported by the failed-run alarm instead.'), o.scheduleFailed);
 
     refuseFixedFields('alarmOverrides.missedRun', MISSED_RUN_FIXED_FIELDS, o.missedRun);
     if (o.missedRun?.enabled !== false) {

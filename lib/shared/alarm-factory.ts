@@ -87,6 +87,27 @@ export class AlarmFactory {
 }
 
 /**
+ * An alarm on a count of events (failed runs, dead-letter messages, errors): Sum ≥ threshold (default 1, at least 1)
+ * in one period; no data means nothing happened (missing data not breaching). Internal.
+ *
+ * @param description what happened and what to do next, for the threshold in force
+ */
+export function countAlarmDefinition(id: string, overrideName: string, metric: cloudwatch.IMetric,
+  description: (threshold: number) => string): AlarmDefinition {
+  return {
+    id,
+    overrideName,
+    metric,
+    threshold: 1,
+    comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+    evaluationPeriods: 1,
+    treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    checkThreshold: (t) => (t >= 1 ? undefined : 'must be at least 1 (a count)'),
+    description,
+  };
+}
+
+/**
  * Throws when `override` sets a field the alarm takes from elsewhere (`fixed`: field → why, naming the prop to use).
  * Internal.
  */
