@@ -68,9 +68,10 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
    * At least one provider needs a weight above 0. When the cluster is defined in this app (the default cluster or
    * a `Cluster` of aws-ecs), both Fargate capacity providers are enabled on it; an imported cluster must have them.
    * A Spot interruption stops the task with 2 minutes' notice (stop code SpotInterruption; the agent is stopped
-   * first, then the app gets SIGTERM, and its exit code decides whether the run counts as failed); when Spot
-   * capacity is short, RunTask fails and EventBridge Scheduler retries (`retryAttempts`), then the run goes to the
-   * dead-letter queue.
+   * first, then the app gets SIGTERM; the run counts as interrupted). When Spot capacity is short, RunTask answers
+   * with a `failures[]` entry; AWS does not document whether EventBridge Scheduler treats that answer as a target
+   * error (retried, then dead-lettered): if it does not, no task event follows and only the missed-run alarm notices
+   * the missing run (unverified; README, "Alarms").
    *
    * @default - no strategy: launch type FARGATE
    */
