@@ -448,9 +448,10 @@ export class ScalingController {
 // The service after a load step: tasks, agents, load balancer
 // ---------------------------------------------------------------------------------------------------------------
 
-/** Seeded random numbers in [0, 1) (Park–Miller), so a run can be repeated. */
+/** Seeded random numbers in [0, 1) (Park–Miller, the seed hashed first so that seeds 1, 2, 3 … do not start alike). */
 export function rng(seed: number): () => number {
-  let a = (Math.abs(Math.floor(seed)) % 2147483646) + 1;
+  const h = Math.sin(seed * 12.9898 + 78.233) * 43758.5453;
+  let a = Math.floor((h - Math.floor(h)) * 2147483645) + 1;
   return () => {
     a = (a * 16807) % 2147483647;
     return (a - 1) / 2147483646;
@@ -589,7 +590,7 @@ export function simulateStep(setup: Setup, scenario: StepScenario, d: DelayValue
       store: cpuStore,
       policy: new TargetTrackingPolicy(setup.targetValue, TARGET_TRACKING.cooldownS, setup.reading),
       label: 'target-tracking',
-    }], { evaluationLagS: d.alarmEvaluationLagS, actionS: d.autoScalingActionS });
+    }], { evaluationLagS: d.alarmEvaluationLagS + setup.metricLagS, actionS: d.autoScalingActionS });
   }
   const flushS = agent?.flushIntervalS ?? 10;
   const flushTicks = Math.round(flushS * perS);
