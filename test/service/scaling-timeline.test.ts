@@ -58,7 +58,7 @@ describe('scale-out on a CPU step (defaults read from the template)', () => {
     [1, 110, 93, 4],
     [2, 110, 86, 4],
     [3, 110, 79, 4], // 70–85 was +50 % (2 → 3) with the old steps
-    [4, 110, 72, 3], // the +50 % band [70, 75): a slow climb lands here; a burst 1 time in 14 (bench)
+    [4, 110, 72, 3], // the +50 % band [70, 75): a slow climb lands here; a burst about 1 time in 16 (bench)
     [5, 120, 100, 4], // 65 < 70: the next, full period breaches
     [9, 120, 100, 4],
   ])('step %i s into a period: ALARM at %i s on the period average %i %%, first action to %i tasks', (p, at, value, to) => {
