@@ -6,7 +6,11 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
-import { scaleInIntervals, scaleOutIntervals, validateScaleInSteps, validateScaleOutSteps } from './scaling-steps';
+import {
+  DEFAULT_FLUSH_INTERVAL, DEFAULT_HEALTH_CHECK, DEFAULT_SCALE_IN_COOLDOWN, DEFAULT_SCALE_IN_EVALUATION_PERIODS, DEFAULT_SCALE_IN_PERIOD,
+  DEFAULT_SCALE_IN_STEPS, DEFAULT_SCALE_OUT_COOLDOWN, DEFAULT_SCALE_OUT_EVALUATION_PERIODS, DEFAULT_SCALE_OUT_PERIOD, DEFAULT_SCALE_OUT_STEPS,
+  scaleInIntervals, scaleOutIntervals, validateScaleInSteps, validateScaleOutSteps,
+} from './scaling-steps';
 import { ServiceAlarmOptions, ServiceAlarms } from './service-alarms';
 import { ServiceDashboard } from './service-dashboard';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
@@ -57,10 +61,12 @@ export interface StepScalingTimingOptions {
   readonly scaleOutEvaluationPeriods?: number;
 
   /**
-   * Scale-out cooldown.
+   * Scale-out cooldown. An alarm that stays in ALARM re-invokes its scaling action once a minute, so a cooldown from
+   * 61 to 120 s acts as 120 s; during a cooldown only a larger step acts.
    *
-   * @default Duration.seconds(90) (a Fargate task start, two health checks and the metric's delay: the tasks a step
-   * added take load before the same step may add more; shorter makes a saturated service double twice)
+   * @default Duration.seconds(45) (under a minute, so each minute's re-invocation acts: CPU cannot read above 100 %,
+   * so a 4× burst looks like a 2× one until the first new tasks take load, and the second doubling comes a minute
+   * after the first instead of two)
    */
   readonly scaleOutCooldown?: Duration;
 
@@ -189,8 +195,11 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
    * Scale-out steps on the agent's service-level `CPUUtilization` (Average, percent of the task's vCPU): ascending,
    * contiguous, within 0–100, only the last open-ended, positive changes. The first `lower` is the threshold.
    *
-   * @default - [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }] with PERCENT_CHANGE_IN_CAPACITY:
-   * +50 % of the tasks from 70 % CPU, double from 85 %
+   * The step is chosen from the alarm's breaching datapoint (the 10 s period's average), not from the load after the
+   * step: a step early in a period reads anywhere between the threshold and 100 %.
+   *
+   * @default - [{ lower: 70, upper: 75, change: 50 }, { lower: 75, change: 100 }] with PERCENT_CHANGE_IN_CAPACITY:
+   * +50 % of the tasks from 70 % CPU (a slow climb), double from 75 % (a burst)
    */
   readonly scaleOutSteps?: appscaling.ScalingInterval[];
 
@@ -213,11 +222,13 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
   readonly nativeTargetTrackingCpuPercent?: number;
 
   /**
-   * How often the agent sends its metrics. Fast scaling needs each 1-second datapoint in CloudWatch within seconds:
-   * 5 s means 60 / 5 = 12 PutMetricData calls per task per minute (about 518,400 per task-month, about $5.18 per
-   * task-month at $0.01 per 1,000 requests, $518 per month for 100 tasks; us-east-1 list price, unverified).
+   * How often the agent sends its metrics while the task's CPU is below the lowest scale-out threshold: 10 s means
+   * 6 PutMetricData calls per task per minute (259,200 per task-month, about $2.59 per task-month at $0.01 per 1,000
+   * requests, $259 per month for 100 tasks; us-east-1 list price, unverified). At or above the threshold the agent
+   * flushes every second, and at once when a sample first crosses it, so the scale-out alarm sees a burst within
+   * about a second of the sample.
    *
-   * @default Duration.seconds(5)
+   * @default Duration.seconds(10)
    */
   readonly flushInterval?: Duration;
 
@@ -243,27 +254,25 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
   readonly healthCheckPath?: string;
 }
 
-const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }];
-const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, change: -1 }];
-
 /**
  * An ALB-fronted Fargate service that scales out within seconds of a load step, on 1-second CPU from the
  * cdk-fargate-monitor agent.
  *
  * ECS target tracking sees one-minute (or, since 2026, 20-second) CPU and needs three datapoints: minutes pass
  * before a scale-out. Here the agent sidecar reads every process's CPU from `/proc` each second (`pidMode: task`),
- * sends it every 5 s, and CloudWatch averages all tasks' datapoints into one service metric (`ClusterName`,
- * `ServiceName`); a 10-second high-resolution alarm on it drives an Application Auto Scaling step policy with large
- * steps and a short cooldown. A slower alarm (5 × 1 minute) scales in one task at a time. The service is an
- * `ApplicationLoadBalancedFargateService` (aws-ecs-patterns) whose target group checks health every 10 s.
+ * sends it every 10 s (every second while the CPU is at or above the scale-out threshold), and CloudWatch averages
+ * all tasks' datapoints into one service metric (`ClusterName`, `ServiceName`); a 10-second high-resolution alarm on
+ * it drives an Application Auto Scaling step policy with large steps and a cooldown under a minute. A slower alarm
+ * (5 × 1 minute) scales in one task at a time. The service is an `ApplicationLoadBalancedFargateService`
+ * (aws-ecs-patterns) whose target group checks health every 5 s: a new task is healthy after its first passed check.
  *
  * From {@link MonitoredFargateBase}: the task definition with the app container and the agent, the log group, the
  * tasks' security group (the load balancer is allowed in on the container port), the stack's default cluster
  * without `cluster`. Unlike elsewhere in this library, `procfsSampling` defaults to true here: without it the agent
  * has only the metadata endpoint's 10-second CPU, one datapoint per task per 10 s alarm period.
  *
- * Cost of the speed: 12 PutMetricData calls per task per minute (see `flushInterval`) and two alarms, one of them
- * high resolution ($0.30 per month).
+ * Cost of the speed: 6 PutMetricData calls per task per minute while idle, 60 during a burst (see `flushInterval`),
+ * and two alarms, one of them high resolution ($0.30 per month).
  *
  * @throws if a shared prop is invalid (see {@link MonitoredFargateBase}), `minCapacity` > `maxCapacity`, steps
  * overlap, leave gaps, run the wrong way or lie outside 0–100, a period is not one an alarm can have,
@@ -307,7 +316,7 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
       portMappings: [{ containerPort, protocol: ecs.Protocol.TCP }],
       ecsService: true,
       serviceName: props.serviceName,
-      flushInterval: props.flushInterval ?? Duration.seconds(5),
+      flushInterval: props.flushInterval ?? DEFAULT_FLUSH_INTERVAL,
     });
     this.serviceName = this._serviceName!;
     if (!Token.isUnresolved(containerPort) && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {
@@ -351,14 +360,8 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
     (this.service.node.defaultChild as ecs.CfnService).addPropertyDeletionOverride('DesiredCount');
     this.loadBalancer = this.pattern.loadBalancer;
     this.targetGroup = this.pattern.targetGroup;
-    // Fast health checks: a new task takes traffic after 2 × 10 s instead of 5 × 30 s; deregistration in 30 s.
-    this.targetGroup.configureHealthCheck({
-      path: props.healthCheckPath ?? '/',
-      interval: Duration.seconds(10),
-      timeout: Duration.seconds(5),
-      healthyThresholdCount: 2,
-      unhealthyThresholdCount: 3,
-    });
+    // A new target is healthy after one passed check: within one 5 s interval of registration (DEFAULT_HEALTH_CHECK).
+    this.targetGroup.configureHealthCheck({ path: props.healthCheckPath ?? '/', ...DEFAULT_HEALTH_CHECK });
     this.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
     // Malformed HTTP headers are dropped at the load balancer, not passed to the app (Control Tower CT.ELB.PR.2).
     this.loadBalancer.setAttribute('routing.http.drop_invalid_header_fields.enabled', 'true');
@@ -435,8 +438,8 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
     const names = { out: 'scaleOutSteps', in: 'scaleInSteps', outPeriod: 'scaleOutPeriod', inPeriod: 'scaleInPeriod' };
     if (!o.metric) throw new Error('metric is required');
     validateScaleOutSteps(o.scaleOutSteps, names.out, percent);
-    const outPeriod = o.scaleOutPeriod ?? Duration.seconds(10);
-    const outEvaluations = o.scaleOutEvaluationPeriods ?? 1;
+    const outPeriod = o.scaleOutPeriod ?? DEFAULT_SCALE_OUT_PERIOD;
+    const outEvaluations = o.scaleOutEvaluationPeriods ?? DEFAULT_SCALE_OUT_EVALUATION_PERIODS;
     validateAlarmPeriod(outPeriod, outEvaluations, names.outPeriod, names.outPeriod.replace('Period', 'EvaluationPeriods'));
     const outType = o.scaleOutAdjustmentType ?? appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY;
     const scaleOutPolicy = new appscaling.StepScalingPolicy(this, `${id}ScaleOut`, {
@@ -445,7 +448,7 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
       scalingSteps: scaleOutIntervals(o.scaleOutSteps),
       adjustmentType: outType,
       minAdjustmentMagnitude: outType === appscaling.AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? 1 : undefined,
-      cooldown: o.scaleOutCooldown ?? Duration.seconds(90),
+      cooldown: o.scaleOutCooldown ?? DEFAULT_SCALE_OUT_COOLDOWN,
       evaluationPeriods: outEvaluations,
       datapointsToAlarm: outEvaluations,
     });
@@ -455,8 +458,8 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
     let scaleInPolicy: appscaling.StepScalingPolicy | undefined;
     if (o.scaleInSteps) {
       validateScaleInSteps(o.scaleInSteps, names.in, percent);
-      const inPeriod = o.scaleInPeriod ?? Duration.minutes(1);
-      const inEvaluations = o.scaleInEvaluationPeriods ?? 5;
+      const inPeriod = o.scaleInPeriod ?? DEFAULT_SCALE_IN_PERIOD;
+      const inEvaluations = o.scaleInEvaluationPeriods ?? DEFAULT_SCALE_IN_EVALUATION_PERIODS;
       validateAlarmPeriod(inPeriod, inEvaluations, names.inPeriod, names.inPeriod.replace('Period', 'EvaluationPeriods'));
       const threshold = o.scaleInSteps[0].upper!;
       const outThreshold = o.scaleOutSteps[0].lower!;
@@ -468,7 +471,7 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
         metric: withPeriod(o.metric, inPeriod),
         scalingSteps: scaleInIntervals(o.scaleInSteps),
         adjustmentType: o.scaleInAdjustmentType ?? appscaling.AdjustmentType.CHANGE_IN_CAPACITY,
-        cooldown: o.scaleInCooldown ?? Duration.minutes(5),
+        cooldown: o.scaleInCooldown ?? DEFAULT_SCALE_IN_COOLDOWN,
         evaluationPeriods: inEvaluations,
         datapointsToAlarm: inEvaluations,
       });

@@ -1,4 +1,4 @@
-import { Token } from 'aws-cdk-lib';
+import { Duration, Token } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 
 /**
@@ -106,3 +106,67 @@ export function scaleOutIntervals(steps: appscaling.ScalingInterval[]): appscali
 export function scaleInIntervals(steps: appscaling.ScalingInterval[]): appscaling.ScalingInterval[] {
   return [...steps].reverse().concat([{ lower: steps[0].upper!, change: 0 }]);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// FastScalingService's defaults, one constant each. Their figures come from the model in bench/scaling-model.ts
+// (README "FastScalingService", bench/results/scaling-latency.json).
+// ---------------------------------------------------------------------------------------------------------------
+
+/**
+ * Default scale-out steps on the service CPU (percent of the task's vCPU), PercentChangeInCapacity: +50 % of the tasks
+ * from 70 %, double from 75 %. The step is chosen from the alarm's breaching datapoint, the 10 s period's average: a
+ * load step early or late in a period reads anywhere from the threshold to 100 %, so the +50 % band is kept 5 points
+ * narrow (a slow climb still lands in it; a burst lands in it about 1 time in 16, against 1 in 6 with 70–85 %: bench run).
+ */
+export const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [{ lower: 70, upper: 75, change: 50 }, { lower: 75, change: 100 }];
+
+/** Default scale-in steps: one task fewer at or below 30 % CPU (ChangeInCapacity). */
+export const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, change: -1 }];
+
+/** Default scale-out alarm period: 10 s, the shortest CDK's `Metric` can carry (a high-resolution alarm). */
+export const DEFAULT_SCALE_OUT_PERIOD = Duration.seconds(10);
+
+/** Default scale-out evaluation periods (and datapoints to alarm). */
+export const DEFAULT_SCALE_OUT_EVALUATION_PERIODS = 1;
+
+/**
+ * Default scale-out cooldown: 45 s. An alarm that stays in ALARM re-invokes its Auto Scaling action once a minute, so
+ * any cooldown from 61 to 120 s acts as 120 s; under 60 s (with a margin for the Auto Scaling delay) every minute's
+ * re-invocation acts, which a saturated service needs: CPU cannot read above 100 %, so a 4× burst looks like a 2× one
+ * until the first new tasks take load.
+ */
+export const DEFAULT_SCALE_OUT_COOLDOWN = Duration.seconds(45);
+
+/** Default scale-in alarm period. */
+export const DEFAULT_SCALE_IN_PERIOD = Duration.minutes(1);
+
+/** Default scale-in evaluation periods (five minutes at or below the threshold). */
+export const DEFAULT_SCALE_IN_EVALUATION_PERIODS = 5;
+
+/** Default scale-in cooldown. */
+export const DEFAULT_SCALE_IN_COOLDOWN = Duration.minutes(5);
+
+/** Default agent flush interval of a FastScalingService: 10 s (6 PutMetricData calls per task per minute while idle). */
+export const DEFAULT_FLUSH_INTERVAL = Duration.seconds(10);
+
+/** Default fast flush interval: every second while the task's CPU is at or above the fast-flush threshold. */
+export const DEFAULT_FAST_FLUSH_INTERVAL = Duration.seconds(1);
+
+/** Default fast-flush threshold: the lowest scale-out threshold (the first step's `lower`), percent of the task's vCPU. */
+export function defaultFastFlushCpuThresholdPercent(scaleOutSteps: appscaling.ScalingInterval[]): number {
+  return scaleOutSteps[0].lower!;
+}
+
+/**
+ * Default target-group health check. A newly registered target is healthy after ONE passed check (ELB User Guide,
+ * "Health checks for Application Load Balancer target groups"), so the interval, not `healthyThresholdCount`, sets
+ * how soon a new task takes traffic: within 5 s of registration. `healthyThresholdCount` (2, the lowest ELB accepts)
+ * only applies to a target that had turned unhealthy; 5 failures × 5 s take a target out after 25 s (30 s before),
+ * so a saturated task answering slowly is not pulled out sooner than with the old 3 × 10 s.
+ */
+export const DEFAULT_HEALTH_CHECK = {
+  interval: Duration.seconds(5),
+  timeout: Duration.seconds(4),
+  healthyThresholdCount: 2,
+  unhealthyThresholdCount: 5,
+};

@@ -29,7 +29,7 @@ function agentEnv(t: Template): Record<string, string> {
 describe('defaults', () => {
   const { svc, t } = make();
 
-  test('the task shares one PID namespace and the agent samples /proc, flushes every 5 s, publishes per service', () => {
+  test('the task shares one PID namespace and the agent samples /proc, flushes every 10 s (the agent default), publishes per service', () => {
     t.hasResourceProperties('AWS::ECS::TaskDefinition', {
       PidMode: 'task',
       Cpu: '512',
@@ -38,10 +38,10 @@ describe('defaults', () => {
     });
     expect(agentEnv(t)).toMatchObject({
       FARGATE_MONITOR_PROCFS: 'true',
-      FARGATE_MONITOR_FLUSH_INTERVAL_MS: '5000',
       FARGATE_MONITOR_SERVICE_NAME: svc.serviceName,
       FARGATE_MONITOR_APP_CONTAINER: 'app',
     });
+    expect(agentEnv(t).FARGATE_MONITOR_FLUSH_INTERVAL_MS).toBeUndefined();
   });
 
   test('the service has the explicit name the agent publishes under, and no DesiredCount', () => {
@@ -57,7 +57,7 @@ describe('defaults', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 10, ScalableDimension: 'ecs:service:DesiredCount' });
   });
 
-  test('scale-out: a 10 s high-resolution alarm on the service CPU (never a task ID) drives aggressive steps, 90 s cooldown', () => {
+  test('scale-out: a 10 s high-resolution alarm on the service CPU (never a task ID) drives aggressive steps, 45 s cooldown', () => {
     const alarms = resourcesOf(t, 'AWS::CloudWatch::Alarm').filter(([, a]) => a.Properties.MetricName === 'CPUUtilization');
     const out = alarms.find(([, a]) => a.Properties.ComparisonOperator === 'GreaterThanOrEqualToThreshold')!;
     expect(out[1].Properties).toMatchObject({
@@ -73,12 +73,12 @@ describe('defaults', () => {
     const policyId = out[1].Properties.AlarmActions[0].Ref;
     expect(t.toJSON().Resources[policyId].Properties.StepScalingPolicyConfiguration).toEqual({
       AdjustmentType: 'PercentChangeInCapacity',
-      Cooldown: 90,
+      Cooldown: 45,
       MetricAggregationType: 'Average',
       MinAdjustmentMagnitude: 1,
       StepAdjustments: [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 15, ScalingAdjustment: 50 },
-        { MetricIntervalLowerBound: 15, ScalingAdjustment: 100 },
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 5, ScalingAdjustment: 50 },
+        { MetricIntervalLowerBound: 5, ScalingAdjustment: 100 },
       ],
     });
   });
@@ -101,8 +101,10 @@ describe('defaults', () => {
 
   test('fast health checks and a short deregistration delay', () => {
     t.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
-      HealthCheckIntervalSeconds: 10,
+      HealthCheckIntervalSeconds: 5,
+      HealthCheckTimeoutSeconds: 4,
       HealthyThresholdCount: 2,
+      UnhealthyThresholdCount: 5,
       HealthCheckPath: '/',
       TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
     });

@@ -1,85 +1,115 @@
-/** The benchmark's model (bench/scaling-model.ts): alarm replay, decisions and capacity simulation on known inputs. */
+/** The benchmark's model (bench/scaling-model.ts): each AWS rule on known inputs. */
 import {
-  replayAlarm, simulate, stepDecision, StepScalingSettings, targetTrackingDecision, targetTrackingTrigger, Trial,
+  adjustment, chooseStep, CloudWatchAlarm, delaysFor, MetricStore, RULES, rng, ScalableTarget, simulateStep, spread,
+  StepPolicySettings, StepScalingPolicy, TargetTrackingPolicy,
 } from '../../bench/scaling-model';
 
-const settings: StepScalingSettings = {
+const alarm = {
   periodS: 10,
   evaluationPeriods: 1,
   datapointsToAlarm: 1,
   threshold: 70,
-  cooldownS: 90,
+  comparison: 'GreaterThanOrEqualToThreshold' as const,
+  statistic: 'Average' as const,
+  treatMissingData: 'notBreaching',
+};
+const out: StepPolicySettings = {
+  id: 'out',
+  alarm,
   adjustmentType: 'PercentChangeInCapacity',
+  cooldownS: 120,
   minAdjustmentMagnitude: 1,
-  steps: [{ lower: 70, upper: 85, change: 50 }, { lower: 85, change: 100 }],
-  minCapacity: 2,
-  maxCapacity: 10,
-  flushIntervalMs: 5000,
-  procfs: true,
-  taskVcpu: 0.5,
+  steps: [{ lower: 0, upper: 5, change: 50 }, { lower: 5, change: 100 }],
 };
 
-/** 1 s datapoints, 30 % before the step and 100 % after, delivered by flushes every `flushS` at `flushPhaseS`. */
-function trial(stepAt: number, flushS: number, flushPhaseS: number): Trial {
-  const points = [];
-  for (let ts = stepAt - 20_000; ts <= stepAt + 30_000; ts += 1000) {
-    const sampleEnd = ts + 1000;
-    const flush = Math.ceil((sampleEnd - flushPhaseS * 1000) / (flushS * 1000)) * flushS * 1000 + flushPhaseS * 1000;
-    points.push({ ts, value: ts >= stepAt ? 100 : 30, arrivedAt: flush + 50 });
+test('every rule cites where it comes from', () => {
+  for (const text of Object.values(RULES)) expect(text).toMatch(/User Guide|API|Knowledge Center|Not documented|REFERENCE/);
+});
+
+test('MetricStore: a datapoint counts only once visible; Average over the period', () => {
+  const m = new MetricStore();
+  m.add(100, 30, 101);
+  m.add(105, 90, 108);
+  expect(m.aggregate(100, 110, 105, 'Average')).toBe(30);
+  expect(m.aggregate(100, 110, 110, 'Average')).toBe(60);
+  expect(m.aggregate(110, 120, 200, 'Average')).toBeUndefined();
+});
+
+test('alarm: ALARM on the breaching period, re-invoked once a minute while it stays there, OK when it stops breaching', () => {
+  const m = new MetricStore();
+  for (let t = 0; t < 200; t++) m.add(t, t >= 20 && t < 150 ? 80 : 10, t + 1);
+  const a = new CloudWatchAlarm(alarm);
+  const inv = [];
+  for (let end = 10; end <= 200; end += 10) {
+    const i = a.evaluate(m, end, end);
+    if (i) inv.push([i.at, i.transition]);
   }
-  return { stepAt, detectMs: 0, points };
-}
-
-test('replayAlarm: a step early in a period breaches that period once its data has arrived', () => {
-  // Step 1 s into a 10 s period: 9 of its 10 datapoints are high; a flush 0.2 s after the period end delivers them.
-  const t = trial(1_001_001_000, 5, 0.2);
-  // Evaluated 3 s after the period end (+9 s) with what arrived by 2 s before that.
-  expect(replayAlarm(t, settings, 2, 3)).toBe(12);
+  expect(inv).toEqual([[30, true], [90, false], [150, false]]);
+  expect(a.history.map((h) => [h.at, h.state])).toEqual([[30, 'ALARM'], [160, 'OK']]);
 });
 
-test('replayAlarm: data that arrives after the evaluation moves the alarm to the next period', () => {
-  // Step 3 s into a period (7 of 10 high: average 79 with all the data). Flushes at +3.9 s and +8.9 s after the step:
-  // evaluated at +10 s with what arrived by +8 s, the period has only 3 low and 3 high datapoints (65 %).
-  const t = trial(1_001_003_000, 5, 1.9);
-  expect(replayAlarm(t, settings, 2, 3)).toBe(20);
-  // Evaluated later (+10 s after the period end, no ingest delay), the same period has all its data and breaches.
-  expect(replayAlarm(t, settings, 0, 10)).toBe(17);
-  expect(replayAlarm({ ...t, points: [] }, settings, 2, 3)).toBeUndefined();
+test('step choice from the breaching value: above the threshold lower inclusive, upper exclusive; below it the other way', () => {
+  expect(chooseStep(out.steps, 70, 70)!.change).toBe(50);
+  expect(chooseStep(out.steps, 70, 74.9)!.change).toBe(50);
+  expect(chooseStep(out.steps, 70, 75)!.change).toBe(100);
+  expect(chooseStep(out.steps, 70, 69.9)).toBeUndefined();
+  const scaleIn = [{ upper: 0, change: -1 }];
+  expect(chooseStep(scaleIn, 30, 30)!.change).toBe(-1);
+  expect(chooseStep(scaleIn, 30, 30.1)).toBeUndefined();
 });
 
-test('step and target-tracking decisions', () => {
-  const step = stepDecision(settings);
-  expect(step(2, 100)).toBe(4); // ≥ 85: +100 %
-  expect(step(2, 75)).toBe(3); // 70–85: +50 % of 2 = 1
-  expect(step(1, 75)).toBe(2); // +50 % of 1 rounds down to 0: the minimum magnitude adds 1
-  expect(step(4, 60)).toBe(4); // below the threshold: no step
-  expect(targetTrackingDecision(70)(2, 100)).toBe(3);
+test('percent adjustments: rounded down above 1, to 1 between 0 and 1, up below -1; at least the minimum magnitude', () => {
+  expect(adjustment('PercentChangeInCapacity', 50, 3)).toBe(1); // 1.5 → 1
+  expect(adjustment('PercentChangeInCapacity', 50, 1)).toBe(1); // 0.5 → 1
+  expect(adjustment('PercentChangeInCapacity', 25, 4, 2)).toBe(2); // 1 → MinAdjustmentMagnitude 2
+  expect(adjustment('PercentChangeInCapacity', -50, 5)).toBe(-2); // -2.5 → -2
+  expect(adjustment('ChangeInCapacity', 3, 10)).toBe(3);
+  expect(adjustment('ExactCapacity', 6, 2)).toBe(4);
 });
 
-test('targetTrackingTrigger: three periods plus the lag, median over step phases', () => {
-  // A step from 30 to 100 breaches a period when ≥ 4/7 of it is after the step: half the phases need 2 more periods.
-  const t = targetTrackingTrigger(60, 0, 0, 30, 100, 70);
-  expect(t).toBeGreaterThan(2 * 60);
-  expect(t).toBeLessThan(4 * 60);
-  expect(targetTrackingTrigger(60, 100, 5, 30, 100, 70)).toBeCloseTo(t + 105, 6);
+test('scale-out cooldown: the initiating activity counts toward the next; only a larger step acts; after it, a full step', () => {
+  const target = new ScalableTarget(2, 1, 20);
+  const p = new StepScalingPolicy(out);
+  p.invoke(target, 0, 72); // +50 % of 2 → 3, cooldown until 120
+  p.invoke(target, 60, 72); // same step in the cooldown: nothing
+  expect(target.desired).toBe(3);
+  p.invoke(target, 60, 100); // larger step: 2 + 100 % of 2 = 4, one more than now
+  expect(target.desired).toBe(4);
+  p.invoke(target, 120, 100); // cooldown over: +100 % of 4
+  expect(target.actions.map((a) => [a.at, a.to])).toEqual([[0, 3], [60, 4], [120, 8]]);
 });
 
-test('simulate: a doubling step reaches the demand one ready-delay after the first action', () => {
-  const s = simulate({
+test('target tracking: blocked for the cooldown, or recomputed from the current count at each invocation', () => {
+  for (const [reading, expected] of [['blocked', [[0, 3], [300, 5]]], ['recomputed', [[0, 3], [60, 5], [120, 8]]]] as const) {
+    const target = new ScalableTarget(2, 1, 20);
+    const p = new TargetTrackingPolicy(70, 300, reading);
+    for (const at of [0, 60, 120, 180, 240, 300]) p.invoke(target, at, 100);
+    expect(target.actions.slice(0, expected.length).map((a) => [a.at, a.to])).toEqual(expected);
+  }
+});
+
+test('simulateStep: a saturating step gets a first action within the alarm period + delays, and capacity later', () => {
+  const settings = {
     minCapacity: 2,
     maxCapacity: 10,
-    beforeShare: 0.3,
-    afterShare: 2,
-    firstActionS: 12,
-    readyDelayS: 60,
-    cooldownS: 90,
-    detectS: 4,
-    threshold: 70,
-    decide: stepDecision(settings),
-    horizonS: 600,
-  });
-  expect(s.actions[0]).toEqual({ t: 12, desired: 4 });
-  expect(s.enoughS).toBe(72);
-  // After the cooldown the new tasks carry the load at exactly 100 %: still ≥ 85, so the policy doubles again.
-  expect(s.actions[1]).toEqual({ t: 102, desired: 8 });
+    policies: [{ ...out, cooldownS: 45 }],
+    agent: { flushIntervalS: 10, fastFlushCpuPercent: 70, fastFlushIntervalS: 1, fastFlushFromTemplate: false },
+    healthCheck: { intervalS: 5, healthyThresholdCount: 2 },
+    taskVcpu: 0.5,
+  };
+  const r = rng(1);
+  const d = delaysFor('mid');
+  const runs = Array.from({ length: 50 }, () => simulateStep({ kind: 'step', settings, agentMode: 'adaptive' }, { before: 0.3, after: 2 }, d, r));
+  for (const x of runs) {
+    // At least: the rest of the step's period isn't needed, but evaluation lag + action are; at most two periods more.
+    expect(x.firstActionS!).toBeGreaterThanOrEqual(d.alarmEvaluationLagS + d.autoScalingActionS);
+    expect(x.firstActionS!).toBeLessThanOrEqual(20 + d.alarmEvaluationLagS + d.autoScalingActionS + d.cloudWatchIngestS + 2);
+    // Healthy no sooner than Fargate start after the first action.
+    expect(x.enoughS!).toBeGreaterThanOrEqual(x.firstActionS! + d.fargateStartS);
+  }
+  // The agent flushes at once when a sample crosses 70 %: the datum reaches CloudWatch about a second after the step.
+  expect(spread(runs.map((x) => x.detectS)).p90).toBeLessThanOrEqual(2 + d.putLatencyS);
+  // Idle: one call per 10 s per task; from the step on, every second.
+  expect(runs[0].callsBefore).toBeCloseTo(6, 0);
+  expect(runs[0].callsAfter).toBeGreaterThan(50);
 });
