@@ -77,6 +77,10 @@ export class Agent {
       flushIntervalMs: this.cfg.flushIntervalMs,
       procfs: this.cfg.procfs,
     });
+    if (this.procfs?.cpuSourceReason) {
+      // Once: the kernel gives no per-thread nanoseconds, so 1 s CPU is counted in 10 ms clock ticks.
+      log('warn', `/proc CPU falls back to clock ticks (10 ms; about ±2 points at 1 s on a 1 vCPU task): ${this.procfs.cpuSourceReason}`);
+    }
     this.schedulePoll(0);
     this.flushTimer = setInterval(() => { void this.flush(); }, this.cfg.flushIntervalMs);
   }
@@ -179,7 +183,7 @@ export class Agent {
     }
     if (this.procfsMode !== 'procfs') {
       log('info', `/proc source active: CPUUtilization at ${this.cfg.pollIntervalMs} ms from /proc`, {
-        containers: r.containers.length, processes: r.containers.reduce((a, c) => a + c.pids, 0),
+        containers: r.containers.length, processes: r.containers.reduce((a, c) => a + c.pids, 0), cpuSource: this.procfs.cpuSource,
       });
       this.procfsMode = 'procfs';
       this.procfsReason = undefined;

@@ -52,8 +52,10 @@ export interface MonitoringAgentOptions {
    * Fargate refreshes the metadata endpoint's stats only about every 10 s, so a 10 s average hides short CPU
    * bursts and memory peaks. With this on, the task shares one PID namespace (`pidMode: task`, Fargate platform
    * 1.4+, Linux), so the agent sees every process of the task in `/proc` (read-only, world-readable files; it gets
-   * no capability to signal or trace them). It publishes `CPUUtilization` at 1-second resolution from `utime`+`stime`
-   * and uses 1-second resident memory for the REPORT's peak, while `MemoryUtilized`/`MemoryUtilization` against the
+   * no capability to signal or trace them). It publishes `CPUUtilization` at 1-second resolution, counted in
+   * nanoseconds from each thread's `/proc/<pid>/task/<tid>/schedstat` (the scheduler counter the container's cgroup
+   * adds up; threads and processes that exit between two polls come from `utime`/`stime` and the reaper's
+   * `cutime`/`cstime` in 10 ms ticks; kernels without schedstat fall back to ticks and the agent logs why), and uses 1-second resident memory for the REPORT's peak, while `MemoryUtilized`/`MemoryUtilization` against the
    * limit still come from the metadata endpoint. If processes cannot be mapped to containers, it falls back to the
    * endpoint and logs why once.
    *
