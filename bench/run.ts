@@ -21,6 +21,8 @@
  *   BENCH_FLUSH_MS=5000 ...             # FARGATE_MONITOR_FLUSH_INTERVAL_MS (default: the agent's default, 10 s)
  *   BENCH_EXTRA_CONTAINERS=20 ...       # more containers in the task (each a real `sleep` process in /proc)
  *   BENCH_AGENT_LOG=/tmp/agent.log ...  # write the agent's stdout and stderr there at the end (e.g. with --trace-gc)
+ *   BENCH_AGENT_SCRIPT=/tmp/old/agent.js ...  # another build of the agent (e.g. an older commit's, for before/after)
+ *   BENCH_APP_THREADS=32 ...            # idle worker threads in the app process (what the /proc source reads per poll)
  *
  * The agent runs with the node flags of agent/Dockerfile's CMD (what ships) unless BENCH_NODE_ARGS is set
  * (BENCH_NODE_OPTIONS sets NODE_OPTIONS). BENCH_NODE is the node binary that runs the agent (default: the one
@@ -47,7 +49,9 @@ const TASK_ID = 'b3c4b3c4b3c4b3c4b3c4b3c4b3c4b3c4';
 const IDS = { agent: `${TASK_ID}-1000000001`, app: `${TASK_ID}-1000000002`, logrouter: `${TASK_ID}-1000000003` };
 
 // A plausible app: ~64 MiB resident, ~10 % of a core in bursts; and an idle log router.
-const APP = 'const b = Buffer.alloc(64 * 1048576, 1); const t = () => { const e = Date.now() + 10; while (Date.now() < e) {} setTimeout(t, 90); }; t(); setInterval(() => b[0]++, 1000);';
+const APP_THREADS = Number(process.env.BENCH_APP_THREADS ?? 0);
+const APP = `for (let i = 0; i < ${APP_THREADS}; i++) new (require('worker_threads').Worker)('setInterval(() => {}, 1000)', { eval: true }); ` +
+  'const b = Buffer.alloc(64 * 1048576, 1); const t = () => { const e = Date.now() + 10; while (Date.now() < e) {} setTimeout(t, 90); }; t(); setInterval(() => b[0]++, 1000);';
 const IDLE = 'setInterval(() => {}, 1000);';
 // The floor: the least any node agent does, on the same node binary and flags as the agent: one HTTP GET to the
 // TMDE and one /proc read per second, nothing else. Its RSS is what node itself costs before any agent code.
@@ -69,6 +73,7 @@ function linkProc(root: string, pid: number, dockerId: string): void {
   fs.mkdirSync(d, { recursive: true });
   fs.symlinkSync(`/proc/${pid}/stat`, path.join(d, 'stat'));
   fs.symlinkSync(`/proc/${pid}/status`, path.join(d, 'status'));
+  fs.symlinkSync(`/proc/${pid}/task`, path.join(d, 'task'));
   fs.writeFileSync(path.join(d, 'cgroup'), `0::/ecs/${TASK_ID}/${dockerId}\n`);
 }
 
@@ -169,7 +174,7 @@ async function main(): Promise<void> {
     FARGATE_MONITOR_PROC_ROOT: root,
     FARGATE_MONITOR_PUBLISHER: publisher,
     FARGATE_MONITOR_FLUSH_INTERVAL_MS: FLUSH_MS,
-  }, a.args, a.bin);
+  }, a.args, a.bin, process.env.BENCH_AGENT_SCRIPT || undefined);
   cleanups.push(() => agent.kill());
   const pid = agent.child.pid!;
   const fl = inCgroup(floorCg, [floorNode, ...nodeArgs, '-e', FLOOR]);
@@ -204,6 +209,9 @@ async function main(): Promise<void> {
     if (floorCg) floorWs.push(floorCg.figures().workingSetBytes / MiB);
     if (rss.length % 60 === 0) process.stderr.write(`bench: ${rss.length} s, RssAnon ${f1(m.anonBytes / MiB)} MiB, working set ${ws.length ? f1(ws[ws.length - 1]) : '-'} MiB\n`);
   }
+  const taskThreads = [...children.map((c) => c.pid!), pid].reduce((n, p) => {
+    try { return n + fs.readdirSync(`/proc/${p}/task`).length; } catch { return n; }
+  }, 0);
   const lastTicks = cpuTicks(pid)!;
   const lastMem = processMemory(pid)!;
   const cgEnd = agentCg?.figures();
@@ -226,7 +234,7 @@ async function main(): Promise<void> {
   const lines = [
     `agent on node ${agentNodeVersion} (${os.arch()}, ${os.cpus()[0]?.model ?? '?'}), NODE_OPTIONS="${nodeOptions}"${nodeArgs.length ? `, args ${nodeArgs.join(' ')}` : ''}`,
     `settings: poll 1000 ms, flush ${flushMs} ms, publisher ${publisher}, /proc source on ` +
-      `(${3 + EXTRA} processes, ${3 + EXTRA} containers), TMDE refresh 10 s, CloudWatch over HTTPS, container credentials endpoint`,
+      `(${3 + EXTRA} processes, ${3 + EXTRA} containers, ${taskThreads} threads), TMDE refresh 10 s, CloudWatch over HTTPS, container credentials endpoint`,
     `memory cgroup: ${agentCg ? `v${agentCg.version}, ${LIMIT_MIB > 0 ? `hard limit ${LIMIT_MIB} MiB` : 'no limit (accounting only)'}, node code pages charged to it (uncached copy)` : cgNote}`,
     `duration measured: ${elapsedS.toFixed(0)} s (after 10 s warm-up)`,
     `HEADLINE anonymous memory (RssAnon) median / max: ${f1(median(anon))} / ${f1(Math.max(...anon))} MiB`,

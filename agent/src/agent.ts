@@ -41,6 +41,11 @@ export class Agent {
   private selfName?: string;
   private pollTimer?: NodeJS.Timeout;
   private flushTimer?: NodeJS.Timeout;
+  /** When the next periodic flush is due (monotonic ms) and when the last one started. */
+  private nextFlushAt = 0;
+  private lastFlushAt = 0;
+  /** The latest task CPU sample is at or above FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT. */
+  private fastFlush = false;
   private stopping = false;
   private polling?: Promise<void>;
   private readonly statsFailures = new Condition('task metadata endpoint /task/stats unavailable');
@@ -76,9 +81,65 @@ export class Agent {
       pollIntervalMs: this.cfg.pollIntervalMs,
       flushIntervalMs: this.cfg.flushIntervalMs,
       procfs: this.cfg.procfs,
+      fastFlushCpuPercent: this.cfg.fastFlushCpuPercent ?? null,
+      fastFlushIntervalMs: this.cfg.fastFlushCpuPercent === undefined ? null : this.cfg.fastFlushIntervalMs,
     });
+    if (this.procfs?.cpuSourceReason) {
+      // Once: the kernel gives no per-thread nanoseconds, so 1 s CPU is counted in 10 ms clock ticks.
+      log('warn', `/proc CPU falls back to clock ticks (10 ms; about ±2 points at 1 s on a 1 vCPU task): ${this.procfs.cpuSourceReason}`);
+    }
     this.schedulePoll(0);
-    this.flushTimer = setInterval(() => { void this.flush(); }, this.cfg.flushIntervalMs);
+    this.lastFlushAt = monotonicMs();
+    this.scheduleFlush(this.lastFlushAt + this.cfg.flushIntervalMs);
+  }
+
+  /** The interval the next flush keeps to: the fast one while the latest task CPU sample is at or above the threshold. */
+  private flushIntervalMs(): number {
+    return this.fastFlush ? Math.min(this.cfg.fastFlushIntervalMs, this.cfg.flushIntervalMs) : this.cfg.flushIntervalMs;
+  }
+
+  private scheduleFlush(at: number): void {
+    if (this.stopping) return;
+    clearTimeout(this.flushTimer);
+    this.nextFlushAt = at;
+    this.flushTimer = setTimeout(() => this.periodicFlush(), Math.max(0, at - monotonicMs()));
+  }
+
+  private periodicFlush(): void {
+    if (this.stopping) return;
+    const now = monotonicMs();
+    // At the fast interval a timer that fires just before the next sample finds nothing new: it does not count as a
+    // flush, so that sample goes out as soon as it is taken (see onTaskCpu) instead of one interval later.
+    if (!this.fastFlush || (this.publisher?.pending() ?? 0) > 0) {
+      this.lastFlushAt = now;
+      void this.flush();
+    }
+    this.scheduleFlush(Math.max(this.lastFlushAt, now - this.flushIntervalMs() / 2) + this.flushIntervalMs());
+  }
+
+  /**
+   * Adaptive flush: a task CPU sample (1 s from /proc, else the metadata endpoint's 10 s) at or above
+   * FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT makes the next flush due one fast interval after the previous one (at once
+   * when that has (nearly) passed, as when a sample first crosses the threshold, so each such sample goes out as soon
+   * as it is taken); a sample below it puts the normal
+   * interval back, counted from the previous flush. No hysteresis: every sample at or above the threshold reaches
+   * CloudWatch within the fast interval either way, and samples below it cannot make a scale-out alarm breach, so
+   * they wait for the normal flush (a band below the threshold would only add calls).
+   */
+  private onTaskCpu(percent: number): void {
+    const threshold = this.cfg.fastFlushCpuPercent;
+    if (threshold === undefined || this.stopping || !this.flushTimer) return;
+    const fast = percent >= threshold;
+    if (fast === this.fastFlush && !fast) return;
+    this.fastFlush = fast;
+    const interval = this.flushIntervalMs();
+    // Samples and flushes both come about once a second: within 10 % of the interval counts as due (timer jitter).
+    if (fast && monotonicMs() - this.lastFlushAt >= 0.9 * interval) {
+      this.periodicFlush();
+      return;
+    }
+    const due = this.lastFlushAt + interval;
+    if (due !== this.nextFlushAt) this.scheduleFlush(due);
   }
 
   getPublisher(): Publisher {
@@ -152,6 +213,7 @@ export class Agent {
     this.report.addSample(out.task.timestampMs, out.task.memoryMiB);
     if (this.procfsMode !== 'procfs') this.report.addCpu(out.task.cpuPercent);
     if (out.datums.length > 0) this.getPublisher().add(out.datums);
+    if (this.procfsMode !== 'procfs' && out.task.cpuPercent !== undefined) this.onTaskCpu(out.task.cpuPercent);
   }
 
   /** /proc sample (when enabled): 1 s CPUUtilization and resident memory; falls back to TMDE CPU with one log line. */
@@ -179,7 +241,7 @@ export class Agent {
     }
     if (this.procfsMode !== 'procfs') {
       log('info', `/proc source active: CPUUtilization at ${this.cfg.pollIntervalMs} ms from /proc`, {
-        containers: r.containers.length, processes: r.containers.reduce((a, c) => a + c.pids, 0),
+        containers: r.containers.length, processes: r.containers.reduce((a, c) => a + c.pids, 0), cpuSource: this.procfs.cpuSource,
       });
       this.procfsMode = 'procfs';
       this.procfsReason = undefined;
@@ -204,6 +266,7 @@ export class Agent {
       }
     }
     if (datums.length > 0) this.getPublisher().add(datums);
+    if (taskPct !== undefined) this.onTaskCpu(taskPct);
   }
 
   async flush(signal?: AbortSignal): Promise<void> {
@@ -240,7 +303,7 @@ export class Agent {
     const deadline = t0 + timeoutMs;
     clearTimeout(this.pollTimer);
     clearInterval(this.pollTimer);
-    clearInterval(this.flushTimer);
+    clearTimeout(this.flushTimer);
     const remaining = () => deadline - this.now();
     try {
       if (this.tmde) {
@@ -281,6 +344,10 @@ export class Agent {
   regionHint(): string | undefined {
     return regionFromArn(this.task?.TaskARN) ?? regionFromArn(this.task?.Cluster);
   }
+}
+
+function monotonicMs(): number {
+  return performance.now();
 }
 
 export function withTimeout<T>(p: Promise<T>, ms: number): Promise<T | undefined> {

@@ -19,6 +19,12 @@ export interface Config {
   procfs: boolean;
   procRoot: string;
   bufferMaxDatums: number;
+  /**
+   * Task CPUUtilization (percent of the task's vCPU) at or above which the agent flushes every `fastFlushIntervalMs`
+   * instead of every `flushIntervalMs`; undefined: always the normal interval.
+   */
+  fastFlushCpuPercent?: number;
+  fastFlushIntervalMs: number;
 }
 
 export const DEFAULTS = {
@@ -34,6 +40,7 @@ export const DEFAULTS = {
   procfs: false,
   procRoot: '/proc',
   bufferMaxDatums: 20000,
+  fastFlushIntervalMs: 1000,
 };
 
 type Warn = (message: string, fields?: Record<string, unknown>) => void;
@@ -66,6 +73,18 @@ function bool(env: NodeJS.ProcessEnv, name: string, def: boolean, warn: Warn): b
   return def;
 }
 
+/** A percentage above 0 and at most 100 (decimals allowed); unset or invalid (with a warning): undefined. */
+function percent(env: NodeJS.ProcessEnv, name: string, warn: Warn): number | undefined {
+  const v = str(env, name);
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!/^\d+(\.\d+)?$/.test(v) || !(n > 0) || n > 100) {
+    warn(`${name}=${JSON.stringify(v)} is invalid (expected a number above 0 and at most 100); using the default (unset: no fast flush)`, { variable: name });
+    return undefined;
+  }
+  return n;
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv, warn: Warn): Config {
   let namespace = str(env, 'FARGATE_MONITOR_NAMESPACE') ?? DEFAULTS.namespace;
   const problem = cloudWatchNamespaceProblem(namespace);
@@ -96,5 +115,7 @@ export function loadConfig(env: NodeJS.ProcessEnv, warn: Warn): Config {
     procfs: bool(env, 'FARGATE_MONITOR_PROCFS', DEFAULTS.procfs, warn),
     procRoot: str(env, 'FARGATE_MONITOR_PROC_ROOT') ?? DEFAULTS.procRoot,
     bufferMaxDatums: int(env, 'FARGATE_MONITOR_BUFFER_MAX_DATUMS', DEFAULTS.bufferMaxDatums, 1000, 100_000, warn),
+    fastFlushCpuPercent: percent(env, 'FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT', warn),
+    fastFlushIntervalMs: int(env, 'FARGATE_MONITOR_FAST_FLUSH_INTERVAL_MS', DEFAULTS.fastFlushIntervalMs, 10, 3_600_000, warn),
   };
 }

@@ -62,8 +62,10 @@ export interface MonitoringAgentOptions {
    * Fargate refreshes the metadata endpoint's stats only about every 10 s, so a 10 s average hides short CPU
    * bursts and memory peaks. With this on, the task shares one PID namespace (`pidMode: task`, Fargate platform
    * 1.4+, Linux), so the agent sees every process of the task in `/proc` (read-only, world-readable files; it gets
-   * no capability to signal or trace them). It publishes `CPUUtilization` at 1-second resolution from `utime`+`stime`
-   * and uses 1-second resident memory for the REPORT's peak, while `MemoryUtilized`/`MemoryUtilization` against the
+   * no capability to signal or trace them). It publishes `CPUUtilization` at 1-second resolution, counted in
+   * nanoseconds from each thread's `/proc/<pid>/task/<tid>/schedstat` (the scheduler counter the container's cgroup
+   * adds up; threads and processes that exit between two polls come from `utime`/`stime` and the reaper's
+   * `cutime`/`cstime` in 10 ms ticks; kernels without schedstat fall back to ticks and the agent logs why), and uses 1-second resident memory for the REPORT's peak, while `MemoryUtilized`/`MemoryUtilization` against the
    * limit still come from the metadata endpoint. If processes cannot be mapped to containers, it falls back to the
    * endpoint and logs why once.
    *
@@ -133,6 +135,31 @@ export interface MonitoringAgentProps extends MonitoringAgentOptions {
    * @default Duration.seconds(10)
    */
   readonly flushInterval?: Duration;
+
+  /**
+   * Task `CPUUtilization` (percent of the task's vCPU, above 0 and at most 100) at or above which the agent flushes
+   * every `fastFlushInterval` instead of every `flushInterval`: metrics reach CloudWatch within about a second while
+   * the load could make a scale-out alarm breach, and cost one call per `flushInterval` otherwise (at a 10 s flush,
+   * 6 PutMetricData calls per task per minute at rest, 60 while at or above the threshold). The agent flushes at once
+   * when a sample first reaches the threshold, and goes back to `flushInterval` with the first sample below it (no
+   * hysteresis: samples below the threshold cannot make a scale-out alarm breach). Set it to the lowest scale-out
+   * threshold of the alarms that read the agent's `CPUUtilization`.
+   *
+   * Works with or without `procfsSampling`: with it, the decision is taken on every 1-second sample; without it, on
+   * the metadata endpoint's samples, about every 10 s on Fargate, so each sample at or above the threshold goes out as
+   * soon as it is read but no faster than that (coarse).
+   *
+   * @default - no fast flush: always `flushInterval`
+   */
+  readonly fastFlushCpuThresholdPercent?: number;
+
+  /**
+   * The flush interval while task CPU is at or above `fastFlushCpuThresholdPercent`: a whole number of milliseconds
+   * from 1 second to `flushInterval`. Only with `fastFlushCpuThresholdPercent`.
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly fastFlushInterval?: Duration;
 }
 
 /**
@@ -155,7 +182,9 @@ export interface MonitoringAgentProps extends MonitoringAgentOptions {
  *
  * @throws if `namespace` is not a valid custom CloudWatch namespace (1–255 characters from 0-9 A-Z a-z . - _ / # :
  * and space, not starting with ":" or "AWS/"), `agentMemoryLimitMiB` is under 64, `flushInterval` is outside
- * 1 second to 1 hour, or `procfsSampling` is set on a task definition whose pidMode is not "task"
+ * 1 second to 1 hour, `fastFlushCpuThresholdPercent` is not above 0 and at most 100, `fastFlushInterval` is set
+ * without it or is outside 1 second to `flushInterval`, or `procfsSampling` is set on a task definition whose pidMode
+ * is not "task"
  */
 export class MonitoringAgent extends Construct {
   /** The agent container. */
@@ -192,6 +221,22 @@ export class MonitoringAgent extends Construct {
         throw new Error(`flushInterval must be a whole number of milliseconds from 1 second to 1 hour, got ${props.flushInterval.toHumanString()}`);
       }
       if (ms !== 10_000) environment.FARGATE_MONITOR_FLUSH_INTERVAL_MS = String(ms);
+    }
+    const threshold = props.fastFlushCpuThresholdPercent;
+    if (threshold !== undefined && !Token.isUnresolved(threshold)) {
+      if (!(threshold > 0 && threshold <= 100)) {
+        throw new Error(`fastFlushCpuThresholdPercent must be above 0 and at most 100 (percent of the task's vCPU), got ${threshold}`);
+      }
+      environment.FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT = String(threshold);
+    }
+    if (props.fastFlushInterval !== undefined && !props.fastFlushInterval.isUnresolved()) {
+      if (threshold === undefined) throw new Error('fastFlushInterval needs fastFlushCpuThresholdPercent (the CPU at which the agent flushes fast)');
+      const ms = props.fastFlushInterval.toMilliseconds();
+      const flushMs = props.flushInterval !== undefined && !props.flushInterval.isUnresolved() ? props.flushInterval.toMilliseconds() : 10_000;
+      if (!Number.isInteger(ms) || ms < 1000 || ms > flushMs) {
+        throw new Error(`fastFlushInterval must be a whole number of milliseconds from 1 second to flushInterval (${flushMs} ms), got ${props.fastFlushInterval.toHumanString()}`);
+      }
+      if (ms !== 1000) environment.FARGATE_MONITOR_FAST_FLUSH_INTERVAL_MS = String(ms);
     }
 
     this.container = props.taskDefinition.addContainer('Agent', {

@@ -7,8 +7,8 @@ import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Construct } from 'constructs';
 import {
-  DEFAULT_FLUSH_INTERVAL, DEFAULT_HEALTH_CHECK, DEFAULT_SCALE_IN_COOLDOWN, DEFAULT_SCALE_IN_EVALUATION_PERIODS, DEFAULT_SCALE_IN_PERIOD,
-  DEFAULT_SCALE_IN_STEPS, DEFAULT_SCALE_OUT_COOLDOWN, DEFAULT_SCALE_OUT_EVALUATION_PERIODS, DEFAULT_SCALE_OUT_PERIOD, DEFAULT_SCALE_OUT_STEPS,
+  DEFAULT_FLUSH_INTERVAL, DEFAULT_HEALTH_CHECK, defaultFastFlushCpuThresholdPercent,
+  DEFAULT_SCALE_IN_COOLDOWN, DEFAULT_SCALE_IN_EVALUATION_PERIODS, DEFAULT_SCALE_IN_PERIOD, DEFAULT_SCALE_IN_STEPS, DEFAULT_SCALE_OUT_COOLDOWN, DEFAULT_SCALE_OUT_EVALUATION_PERIODS, DEFAULT_SCALE_OUT_PERIOD, DEFAULT_SCALE_OUT_STEPS,
   scaleInIntervals, scaleOutIntervals, validateScaleInSteps, validateScaleOutSteps,
 } from './scaling-steps';
 import { ServiceAlarmOptions, ServiceAlarms } from './service-alarms';
@@ -317,6 +317,9 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
       ecsService: true,
       serviceName: props.serviceName,
       flushInterval: props.flushInterval ?? DEFAULT_FLUSH_INTERVAL,
+      // Every second (the agent's default fast interval) from the lowest scale-out threshold on: the scale-out alarm
+      // sees a burst within about a second.
+      fastFlushCpuThresholdPercent: defaultFastFlushCpuThresholdPercent(props.scaleOutSteps ?? DEFAULT_SCALE_OUT_STEPS),
     });
     this.serviceName = this._serviceName!;
     if (!Token.isUnresolved(containerPort) && (!Number.isInteger(containerPort) || containerPort < 1 || containerPort > 65535)) {

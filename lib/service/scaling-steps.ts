@@ -149,12 +149,13 @@ export const DEFAULT_SCALE_IN_COOLDOWN = Duration.minutes(5);
 /** Default agent flush interval of a FastScalingService: 10 s (6 PutMetricData calls per task per minute while idle). */
 export const DEFAULT_FLUSH_INTERVAL = Duration.seconds(10);
 
-/** Default fast flush interval: every second while the task's CPU is at or above the fast-flush threshold. */
-export const DEFAULT_FAST_FLUSH_INTERVAL = Duration.seconds(1);
-
-/** Default fast-flush threshold: the lowest scale-out threshold (the first step's `lower`), percent of the task's vCPU. */
-export function defaultFastFlushCpuThresholdPercent(scaleOutSteps: appscaling.ScalingInterval[]): number {
-  return scaleOutSteps[0].lower!;
+/**
+ * Default fast-flush threshold: the lowest scale-out threshold (the first step's `lower`), percent of the task's vCPU;
+ * undefined (no fast flush) when the steps have none in (0, 100], which their own check then reports.
+ */
+export function defaultFastFlushCpuThresholdPercent(scaleOutSteps: appscaling.ScalingInterval[] | undefined): number | undefined {
+  const lower = scaleOutSteps?.[0]?.lower;
+  return lower !== undefined && !Token.isUnresolved(lower) && lower > 0 && lower <= 100 ? lower : undefined;
 }
 
 /**

@@ -55,6 +55,21 @@ export interface MonitoredFargateBaseProps extends MonitoredFargateOptions {
    * @default Duration.seconds(10)
    */
   readonly flushInterval?: Duration;
+
+  /**
+   * The agent flushes every `fastFlushInterval` while the task's CPU is at or above this, percent of the task's vCPU
+   * (see `MonitoringAgentProps.fastFlushCpuThresholdPercent`).
+   *
+   * @default - no fast flush
+   */
+  readonly fastFlushCpuThresholdPercent?: number;
+
+  /**
+   * Flush interval while the CPU is at or above `fastFlushCpuThresholdPercent`.
+   *
+   * @default Duration.seconds(1)
+   */
+  readonly fastFlushInterval?: Duration;
 }
 
 /**
@@ -182,6 +197,8 @@ export abstract class MonitoredFargateBase extends Construct {
       procfsSampling: this.procfsSampling,
       serviceName: this._serviceName,
       flushInterval: props.flushInterval,
+      fastFlushCpuThresholdPercent: props.fastFlushCpuThresholdPercent,
+      fastFlushInterval: props.fastFlushInterval,
     });
     this.agentContainer = agent.container;
     this.namespace = agent.namespace;

@@ -28,6 +28,8 @@ test('defaults', () => {
     procfs: false,
     procRoot: '/proc',
     bufferMaxDatums: 20000,
+    fastFlushCpuPercent: undefined,
+    fastFlushIntervalMs: 1000,
   });
 });
 
@@ -46,6 +48,8 @@ test('valid values', () => {
     FARGATE_MONITOR_PROCFS: 'true',
     FARGATE_MONITOR_PROC_ROOT: '/host/proc',
     FARGATE_MONITOR_BUFFER_MAX_DATUMS: '5000',
+    FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT: '62.5',
+    FARGATE_MONITOR_FAST_FLUSH_INTERVAL_MS: '2000',
   });
   expect(warnings).toEqual([]);
   expect(cfg).toMatchObject({
@@ -62,7 +66,11 @@ test('valid values', () => {
     procfs: true,
     procRoot: '/host/proc',
     bufferMaxDatums: 5000,
+    fastFlushCpuPercent: 62.5,
+    fastFlushIntervalMs: 2000,
   });
+  expect(load({ FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT: '100' }).cfg.fastFlushCpuPercent).toBe(100);
+  expect(load({ FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT: ' 70 ' }).cfg.fastFlushCpuPercent).toBe(70);
 });
 
 test.each([
@@ -78,6 +86,13 @@ test.each([
   ['FARGATE_MONITOR_PROCFS', 'on', 'procfs', false],
   ['FARGATE_MONITOR_BUFFER_MAX_DATUMS', '10', 'bufferMaxDatums', 20000],
   ['FARGATE_MONITOR_BUFFER_MAX_DATUMS', '-1', 'bufferMaxDatums', 20000],
+  ['FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT', '0', 'fastFlushCpuPercent', undefined],
+  ['FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT', '100.5', 'fastFlushCpuPercent', undefined],
+  ['FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT', '-5', 'fastFlushCpuPercent', undefined],
+  ['FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT', '70%', 'fastFlushCpuPercent', undefined],
+  ['FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT', 'high', 'fastFlushCpuPercent', undefined],
+  ['FARGATE_MONITOR_FAST_FLUSH_INTERVAL_MS', '0.5', 'fastFlushIntervalMs', 1000],
+  ['FARGATE_MONITOR_FAST_FLUSH_INTERVAL_MS', '5', 'fastFlushIntervalMs', 1000],
 ])('%s=%j warns and uses the default', (name, value, key, def) => {
   const { cfg, warnings } = load({ [name]: value });
   expect(warnings).toHaveLength(1);

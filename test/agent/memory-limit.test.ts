@@ -54,6 +54,7 @@ beforeAll(() => { if (!unavailable) ensureBundle(); });
     fs.mkdirSync(d);
     fs.symlinkSync(`/proc/${pid}/stat`, path.join(d, 'stat'));
     fs.symlinkSync(`/proc/${pid}/status`, path.join(d, 'status'));
+    fs.symlinkSync(`/proc/${pid}/task`, path.join(d, 'task'));
     fs.writeFileSync(path.join(d, 'cgroup'), `0::/ecs/${TASK_ID}/${dockerId}\n`);
   };
   link(app.pid!, IDS.app);

@@ -11,7 +11,7 @@ import * as path from 'node:path';
 import { AgentProcess, ensureBundle } from './support/agent-process';
 import { fargateLikeHandler, FakeTmde } from './support/fake-tmde';
 import { syntheticTask } from './support/payloads';
-import { matchDockerId, parseStat, parseVmRssBytes, ProcfsSource } from '../../agent/src/procfs';
+import { matchDockerId, parseSchedstatNs, parseStat, parseVmRssBytes, ProcfsSource, schedstatProblem } from '../../agent/src/procfs';
 
 const APP_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00-1111111111';
 const AGENT_ID = 'c0ffee00c0ffee00c0ffee00c0ffee00-2222222222';
@@ -34,6 +34,7 @@ function makeProcRoot(pids: Array<{ pid: number; cgroup: string }>): string {
     fs.mkdirSync(d);
     fs.symlinkSync(`/proc/${pid}/stat`, path.join(d, 'stat'));
     fs.symlinkSync(`/proc/${pid}/status`, path.join(d, 'status'));
+    fs.symlinkSync(`/proc/${pid}/task`, path.join(d, 'task'));
     fs.writeFileSync(path.join(d, 'cgroup'), cgroup);
   }
   return root;
@@ -42,9 +43,11 @@ function makeProcRoot(pids: Array<{ pid: number; cgroup: string }>): string {
 beforeAll(() => ensureBundle());
 
 test('parsers', () => {
-  // comm with spaces and a parenthesis; utime 11, stime 22, starttime 333, rss 44 pages
-  const stat = '42 (my (odd) app) S 1 42 42 0 -1 4194560 100 0 0 0 11 22 0 0 20 0 1 0 333 1000000 44 18446744073709551615';
-  expect(parseStat(stat)).toEqual({ ticks: 33, start: '333', rssPages: 44 });
+  // comm with spaces and a parenthesis; ppid 7, utime 11, stime 22, cutime 5, cstime 6, 3 threads, starttime 333, rss 44 pages
+  const stat = '42 (my (odd) app) S 7 42 42 0 -1 4194560 100 0 0 0 11 22 5 6 20 0 3 0 333 1000000 44 18446744073709551615';
+  expect(parseStat(stat)).toEqual({ state: 'S', ppid: 7, ticks: 33, childTicks: 11, threads: 3, start: '333', rssPages: 44 });
+  expect(parseSchedstatNs('1066069 936569 4\n')).toBe(1066069);
+  expect(parseSchedstatNs('garbage')).toBeUndefined();
   expect(parseStat('garbage')).toBeUndefined();
   expect(parseVmRssBytes('Name:\tx\nVmRSS:\t  2048 kB\n')).toBe(2048 * 1024);
   expect(matchDockerId('0::/ecs/abc/' + APP_ID + '\n', [AGENT_ID, APP_ID])).toBe(APP_ID);
@@ -66,6 +69,46 @@ test('a process seen before /task lists its container is mapped once the contain
     expect(r.status === 'ok' && r.containers.map((c) => c.dockerId).sort()).toEqual([AGENT_ID, APP_ID].sort());
   } finally {
     idle.kill('SIGKILL');
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('schedstat probe: this kernel has it; a proc root whose self/schedstat is missing or reads zero does not', () => {
+  // This machine's kernel (and Fargate's, unverified) keeps per-thread runtimes: the nanosecond source is used.
+  expect(schedstatProblem('/proc')).toBeUndefined();
+  expect(new ProcfsSource('/proc').cpuSource).toBe('schedstat');
+  expect(new ProcfsSource('/proc', { cpuSource: 'ticks' }).cpuSource).toBe('ticks');
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-proc-nosched-'));
+  try {
+    fs.mkdirSync(path.join(root, 'self'));
+    expect(schedstatProblem(root)).toMatch(/cannot read .*self\/schedstat \(ENOENT\): kernel built without CONFIG_SCHED_INFO/);
+    fs.writeFileSync(path.join(root, 'self', 'schedstat'), '0 0 0\n');
+    expect(schedstatProblem(root)).toMatch(/self\/schedstat reads "0 0 0": the kernel keeps no scheduler statistics/);
+    const src = new ProcfsSource(root);
+    expect(src.cpuSource).toBe('ticks');
+    expect(src.cpuSourceReason).toBe(schedstatProblem(root));
+  } finally {
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test('a process whose threads cannot be listed (no task/ in the proc root) is counted in clock ticks', async () => {
+  const busy = spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' });
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-proc-notask-'));
+  try {
+    const d = path.join(root, String(busy.pid));
+    fs.mkdirSync(d);
+    fs.symlinkSync(`/proc/${busy.pid}/stat`, path.join(d, 'stat'));
+    fs.writeFileSync(path.join(d, 'cgroup'), `0::/ecs/t/${APP_ID}\n`);
+    const src = new ProcfsSource(root);
+    expect(src.cpuSource).toBe('schedstat');
+    src.sample([APP_ID], AGENT_ID);
+    await new Promise((r) => setTimeout(r, 1000));
+    const r = src.sample([APP_ID], AGENT_ID);
+    // A busy loop: close to a core, or at least a good share of one on a loaded machine (not zero).
+    expect(r.status === 'ok' && r.taskCores).toBeGreaterThan(0.3);
+  } finally {
+    busy.kill('SIGKILL');
     fs.rmSync(root, { recursive: true, force: true });
   }
 });
@@ -92,7 +135,12 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
     return { uri, tmde };
   }
 
-  test('CPU within ±5 points of the workload\'s own cpuUsage(), peak memory within ±10 % of its RSS', async () => {
+  // Without schedstat: a proc root whose `self/schedstat` reads "0 0 0", what a kernel without scheduler statistics
+  // prints (this machine's kernel has them, so that is the way to get the other branch with the real bundle).
+  test.each([
+    ['nanoseconds (schedstat)', false],
+    ['clock ticks on a kernel without schedstat', true],
+  ])('CPU from %s within ±5 points of the workload\'s own cpuUsage(), peak memory within ±10 %% of its RSS', async (_name, noSchedstat) => {
     const child = spawn(process.execPath, ['-e', WORKLOAD], { stdio: ['ignore', 'pipe', 'inherit'] });
     cleanup.push(() => child.kill('SIGKILL'));
     const reports: any[] = [];
@@ -106,6 +154,10 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
     while (!reports.some((r) => r.cpuSeconds !== undefined)) await new Promise((r) => setTimeout(r, 50));
     const root = makeProcRoot([{ pid: child.pid!, cgroup: `0::/ecs/c0ffee00c0ffee00c0ffee00c0ffee00/${APP_ID}\n` }]);
     cleanup.push(() => fs.rmSync(root, { recursive: true, force: true }));
+    if (noSchedstat) {
+      fs.mkdirSync(path.join(root, 'self'));
+      fs.writeFileSync(path.join(root, 'self', 'schedstat'), '0 0 0\n');
+    }
     const { uri } = await startTmde();
     const agent = new AgentProcess({
       ECS_CONTAINER_METADATA_URI_V4: uri,
@@ -118,6 +170,7 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
     });
     cleanup.push(() => agent.kill());
     await agent.waitFor(() => agent.logs().some((l) => l.message.startsWith('/proc source active')), 10_000, '/proc source active');
+    expect(agent.logs().find((l) => l.message.startsWith('/proc source active'))?.cpuSource).toBe(noSchedstat ? 'ticks' : 'schedstat');
     const r0 = reports[reports.length - 1];
     // A window of at least 3.5 s holding at least 12 of the agent's 250 ms /proc CPU datums (conditions, not a sleep).
     const appCpuSince = (from: number) => agent.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l))
@@ -148,6 +201,14 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
     expect(rep.memorySource).toBe('procfs');
     expect(Math.abs(rep.maxMemoryUsedMiB - rssMiB) / rssMiB).toBeLessThanOrEqual(0.10);
     expect(rep.cpuMaxUtilizationPercent).toBeGreaterThan(0);
+    // The fallback says why, once; with schedstat nothing is said.
+    const ticksWarn = agent.logs().filter((l) => l.message.startsWith('/proc CPU falls back to clock ticks'));
+    if (noSchedstat) {
+      expect(ticksWarn).toHaveLength(1);
+      expect(ticksWarn[0].message).toContain('self/schedstat reads "0 0 0"');
+    } else {
+      expect(ticksWarn).toEqual([]);
+    }
   });
 
   test('falls back to the metadata endpoint and says why, once', async () => {

@@ -313,6 +313,15 @@ test('the shared step-scaling timing reaches the CPU policies: scaleInAdjustment
   });
 });
 
+test('the agent flushes every second from the lowest scale-out threshold on (its fast flush), following the steps', () => {
+  expect(agentEnv(make().t)).toMatchObject({ FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT: '70' });
+  expect(agentEnv(make().t).FARGATE_MONITOR_FAST_FLUSH_INTERVAL_MS).toBeUndefined(); // the agent's default, 1000 ms
+  const custom = make({ scaleOutSteps: [{ lower: 60, change: 100 }] });
+  expect(agentEnv(custom.t)).toMatchObject({ FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT: '60' });
+  // Steps out of range are reported by their own check, not by the agent's.
+  expect(() => make({ scaleOutSteps: [{ lower: 120, change: 50 }] })).toThrow(/scaleOutSteps\[0\].*within 0–100/);
+});
+
 describe('the props both monitored constructs share, on the service', () => {
   test('ARM64: the tasks run on ARM64 and the bundled agent image is built for linux/arm64', () => {
     const { stack, t } = make({ cpuArchitecture: ecs.CpuArchitecture.ARM64 });
