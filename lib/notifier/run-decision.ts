@@ -78,8 +78,8 @@ export interface Decision {
   waitSeconds: number;
   state: RunState;
   record: AttemptRecord;
-  /** With STOP_TIMED_OUT/REPORT: the final task (normalized to the task state change shape), when there is one. */
-  final?: TaskStateDetail;
+  /** The attempt's task (normalized to the task state change shape), null when there is none (always present: the state machine reads it). */
+  final: TaskStateDetail | null;
 }
 
 /** `startedBy` of an attempt: the prefix and an MD5 of the execution and the attempt (36 characters). */
@@ -185,13 +185,17 @@ export function decide(options: RunOptions, state: RunState, result: AttemptResu
 
   if (err && err.Error === 'States.Timeout') {
     return {
-      action: 'STOP_TIMED_OUT', waitSeconds: 0, state,
+      action: 'STOP_TIMED_OUT',
+      waitSeconds: 0,
+      state,
+      final: null,
       record: { ...base, result: 'TIMEOUT', summary: `timed out after ${human(options.timeoutSeconds)}, stopped` },
     };
   }
   const detail = result.task ? normalizeTask(result.task) : taskFromCause(err?.Cause);
   let outcome: Outcome | undefined = detail ? judge(detail, options.appContainer) : undefined;
   const taskArn = detail?.taskArn;
+  const final = detail ?? null;
 
   // Could not start: an API error (no task at all) or a task that failed to start.
   if (!detail || outcome?.kind === 'FAILED_TO_START') {
@@ -201,18 +205,27 @@ export function decide(options: RunOptions, state: RunState, result: AttemptResu
     const spotCapacity = !state.onFargate && options.usesSpot && CAPACITY.test(`${err?.Cause ?? ''} ${detail?.stoppedReason ?? ''}`);
     if (spotCapacity && options.spotFallback && !state.fallbackUsed) {
       return {
-        action: 'RETRY', waitSeconds: 0, state: next({ onFargate: true, fallbackUsed: true }),
+        action: 'RETRY',
+        waitSeconds: 0,
+        final,
+        state: next({ onFargate: true, fallbackUsed: true }),
         record: { ...base, result: 'SPOT', summary: `FARGATE_SPOT had no capacity (${clipText(why, 200)}); retrying on FARGATE`, taskArn },
       };
     }
     if (retryable && canRetry) {
       return {
-        action: 'RETRY', waitSeconds: backoff(), state: next({ retriesUsed: state.retriesUsed + 1 }),
+        action: 'RETRY',
+        waitSeconds: backoff(),
+        final,
+        state: next({ retriesUsed: state.retriesUsed + 1 }),
         record: { ...base, result: 'START', summary: `could not start: ${why}`, taskArn },
       };
     }
     return {
-      action: 'REPORT', waitSeconds: 0, state, final: detail,
+      action: 'REPORT',
+      waitSeconds: 0,
+      state,
+      final,
       record: { ...base, result: 'START', summary: `could not start: ${why}${retryable ? '' : ' (not retried: this error does not go away by itself)'}`, taskArn },
     };
   }
@@ -225,7 +238,10 @@ export function decide(options: RunOptions, state: RunState, result: AttemptResu
         overrides.ContainerOverrides = [{ Name: options.appContainer, Memory: size - options.appMemoryReserveMiB }];
       }
       return {
-        action: 'RETRY', waitSeconds: 0, state: next({ oomStep: state.oomStep + 1, memoryMiB: size, overrides }),
+        action: 'RETRY',
+        waitSeconds: 0,
+        final,
+        state: next({ oomStep: state.oomStep + 1, memoryMiB: size, overrides }),
         record: { ...base, result: 'OOM', summary: `OOM at ${state.memoryMiB} MiB; retrying with ${size} MiB`, taskArn },
       };
     }
@@ -233,26 +249,35 @@ export function decide(options: RunOptions, state: RunState, result: AttemptResu
   if (outcome.kind === 'INTERRUPTED' && SPOT_STOP_CODES.has(detail.stopCode ?? '') && !state.onFargate) {
     if (options.spotFallback && !state.fallbackUsed) {
       return {
-        action: 'RETRY', waitSeconds: 0, state: next({ onFargate: true, fallbackUsed: true }),
+        action: 'RETRY',
+        waitSeconds: 0,
+        final,
+        state: next({ onFargate: true, fallbackUsed: true }),
         record: { ...base, result: 'SPOT', summary: `interrupted on FARGATE_SPOT (${detail.stopCode}) before the app finished; retrying on FARGATE`, taskArn },
       };
     }
     if (canRetry) {
       return {
-        action: 'RETRY', waitSeconds: backoff(), state: next({ retriesUsed: state.retriesUsed + 1 }),
+        action: 'RETRY',
+        waitSeconds: backoff(),
+        final,
+        state: next({ retriesUsed: state.retriesUsed + 1 }),
         record: { ...base, result: 'SPOT', summary: `interrupted (${detail.stopCode}) before the app finished`, taskArn },
       };
     }
   }
   if (outcome.kind === 'FAILED' && options.retryOnAppFailure && canRetry) {
     return {
-      action: 'RETRY', waitSeconds: backoff(), state: next({ retriesUsed: state.retriesUsed + 1 }),
+      action: 'RETRY',
+      waitSeconds: backoff(),
+      final,
+      state: next({ retriesUsed: state.retriesUsed + 1 }),
       record: { ...base, result: outcome.oom ? 'OOM' : 'APP', summary: outcome.summary, taskArn },
     };
   }
   const result2: AttemptRecord['result'] = outcome.kind === 'SUCCEEDED' ? 'SUCCEEDED' : outcome.kind === 'INTERRUPTED' ? 'INTERRUPTED'
     : outcome.oom ? 'OOM' : 'APP';
-  return { action: 'REPORT', waitSeconds: 0, state, final: detail, record: { ...base, result: result2, summary: outcome.summary, taskArn } };
+  return { action: 'REPORT', waitSeconds: 0, state, final, record: { ...base, result: result2, summary: outcome.summary, taskArn } };
 }
 
 /** Flattens the state machine's history (`States.Array(history, record)` nests: [[[null, r1], r2], r3]). */

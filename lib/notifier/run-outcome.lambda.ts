@@ -52,7 +52,10 @@ const log = (level: string, message: string, extra: object = {}) =>
 export function decideStep(input: NonNullable<HandlerInput['decide']>): RunState | Decision {
   if (!input || !input.options || typeof input.executionId !== 'string') throw new Error('decide: options and executionId are required');
   if (!input.state) return plan(input.options, input.executionId);
-  return decide(input.options, input.state, input.attempt ?? {}, input.executionId);
+  // The attempt is the .sync result wrapped as `{ task }`, or the caught error itself (`{ Error, Cause }`).
+  const a: any = input.attempt ?? {};
+  const attempt: AttemptResult = typeof a.Error === 'string' ? { error: { Error: a.Error, Cause: a.Cause } } : a;
+  return decide(input.options, input.state, attempt, input.executionId);
 }
 
 /** What an invocation did: `result` is skipped, duplicate, attempt or handled; `outcome` the judgement; `slack` the post. */

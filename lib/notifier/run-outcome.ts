@@ -304,8 +304,12 @@ const COLORS: Record<OutcomeKind, string> = {
   SUCCEEDED: '#2eb67d', FAILED: '#e01e5a', FAILED_TO_START: '#e01e5a', INTERRUPTED: '#ecb22e', TIMED_OUT: '#e01e5a', SKIPPED: '#ecb22e',
 };
 const TITLES: Record<OutcomeKind, string> = {
-  SUCCEEDED: ':white_check_mark: Succeeded', FAILED: ':x: FAILED', FAILED_TO_START: ':x: FAILED TO START', INTERRUPTED: ':warning: Interrupted',
-  TIMED_OUT: ':x: TIMED OUT', SKIPPED: ':fast_forward: Skipped',
+  SUCCEEDED: ':white_check_mark: Succeeded',
+  FAILED: ':x: FAILED',
+  FAILED_TO_START: ':x: FAILED TO START',
+  INTERRUPTED: ':warning: Interrupted',
+  TIMED_OUT: ':x: TIMED OUT',
+  SKIPPED: ':fast_forward: Skipped',
 };
 
 /**

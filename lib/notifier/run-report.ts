@@ -11,7 +11,7 @@ export interface RunOutcomeInput {
   /** The attempts, as the state machine nests them (see flattenHistory). */
   history?: unknown;
   /** The last decision's `final` task, when the run ended after an attempt. */
-  final?: TaskStateDetail;
+  final?: TaskStateDetail | null;
   /** The run timed out: the decision's record. */
   timedOut?: boolean;
   /** The run was skipped (concurrency policy FORBID): DescribeTasks `Tasks` of the runs still going. */
@@ -72,20 +72,23 @@ export function judgeRun(input: RunOutcomeInput, cfg: ReliableRunConfig): RunJud
   if (input.skipped) {
     const tasks = Array.isArray(input.skipped.Tasks) ? input.skipped.Tasks.map(normalizeTask).filter((t) => t) as TaskStateDetail[] : [];
     const raw = Array.isArray(input.skipped.Tasks) ? input.skipped.Tasks : [];
-    const since = raw.map((t: any) => clockTime(normalizeTask({ StartedAt: t?.StartedAt ?? t?.CreatedAt ?? t?.startedAt ?? t?.createdAt })?.startedAt, cfg.timeZone))
+    const startOf = (t: any) => normalizeTask({ StartedAt: t?.StartedAt ?? t?.CreatedAt ?? t?.startedAt ?? t?.createdAt })?.startedAt;
+    const since = raw.map((t: any) => clockTime(startOf(t), cfg.timeZone))
       .filter((s): s is string => !!s);
     const which = since.length ? `the ${since[0]} run was` : tasks.length > 1 ? `${tasks.length} runs were` : 'the previous run was';
     return {
       outcome: { ...none, kind: 'SKIPPED', summary: `skipped: ${which} still running (concurrencyPolicy FORBID)` },
       detail: { taskArn: tasks[0]?.taskArn, clusterArn: tasks[0]?.clusterArn },
-      attempts, attemptLines,
+      attempts,
+      attemptLines,
     };
   }
   if (input.timedOut) {
     return {
       outcome: { ...none, kind: 'TIMED_OUT', summary: `timed out after ${human(input.timeoutSeconds)}, stopped${attempts.length > 1 ? ` (attempt ${attempts.length} of ${input.maxAttempts ?? attempts.length})` : ''}` },
       detail: { taskArn: last?.taskArn },
-      attempts, attemptLines,
+      attempts,
+      attemptLines,
     };
   }
   const final = input.final ? normalizeTask(input.final) : undefined;

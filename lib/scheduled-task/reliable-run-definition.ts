@@ -5,7 +5,9 @@
 export const API_RETRY = [{ ErrorEquals: ['States.ALL'], IntervalSeconds: 2, MaxAttempts: 4, BackoffRate: 2 }];
 const LAMBDA_RETRY = [{
   ErrorEquals: ['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.TooManyRequestsException'],
-  IntervalSeconds: 2, MaxAttempts: 6, BackoffRate: 2,
+  IntervalSeconds: 2,
+  MaxAttempts: 6,
+  BackoffRate: 2,
 }];
 
 const runTaskParameters = (launch: object) => ({
@@ -36,19 +38,19 @@ const runTaskState = (launch: object) => ({
 const invoke = (payload: object, event: boolean) => ({
   Type: 'Task',
   Resource: 'arn:aws:states:::lambda:invoke',
-  Parameters: { 'FunctionName.$': '$.run.handler', ...event ? { InvocationType: 'Event' } : {}, Payload: payload },
+  Parameters: { 'FunctionName.$': '$.run.handler', ...event ? { InvocationType: 'Event' } : {}, 'Payload': payload },
   Retry: LAMBDA_RETRY,
 });
 
-const stopEach = (itemsPath: string, reason: object) => ({
+const stopEach = (itemsPath: string, reason: object, name: string) => ({
   Type: 'Map',
   ItemsPath: itemsPath,
   ItemSelector: { 'Cluster.$': '$.run.cluster', 'Task.$': '$$.Map.Item.Value', ...reason },
   ItemProcessor: {
     ProcessorConfig: { Mode: 'INLINE' },
-    StartAt: 'StopTask',
+    StartAt: name,
     States: {
-      StopTask: {
+      [name]: {
         Type: 'Task',
         Resource: 'arn:aws:states:::aws-sdk:ecs:stopTask',
         Parameters: { 'Cluster.$': '$.Cluster', 'Task.$': '$.Task', 'Reason.$': '$.Reason' },
@@ -109,7 +111,7 @@ export function reliableRunDefinition(): any {
         End: true,
       },
       StopPrevious: {
-        ...stopEach('$.running.TaskArns', { Reason: 'Replaced by the next scheduled run (concurrencyPolicy REPLACE, cdk-fargate-monitor)' }),
+        ...stopEach('$.running.TaskArns', { Reason: 'Replaced by the next scheduled run (concurrencyPolicy REPLACE, cdk-fargate-monitor)' }, 'StopPreviousTask'),
         Next: 'Plan',
       },
       Plan: {
@@ -160,14 +162,17 @@ export function reliableRunDefinition(): any {
         Next: 'StopTimedOut',
       },
       StopTimedOut: {
-        ...stopEach('$.timedOut.TaskArns', { 'Reason.$': "States.Format('Run timed out after {} s (runTimeout): stopped by cdk-fargate-monitor', $.run.timeoutSeconds)" }),
+        ...stopEach('$.timedOut.TaskArns', { 'Reason.$': "States.Format('Run timed out after {} s (runTimeout): stopped by cdk-fargate-monitor', $.run.timeoutSeconds)" }, 'StopTimedOutTask'),
         Next: 'ReportTimedOut',
       },
       ReportTimedOut: {
         ...invoke({
           'runOutcome': {
-            'executionArn.$': '$$.Execution.Id', 'history.$': '$.loop.history', 'timedOut': true,
-            'maxAttempts.$': '$.loop.state.maxAttempts', 'timeoutSeconds.$': '$.run.timeoutSeconds',
+            'executionArn.$': '$$.Execution.Id',
+            'history.$': '$.loop.history',
+            'timedOut': true,
+            'maxAttempts.$': '$.loop.state.maxAttempts',
+            'timeoutSeconds.$': '$.run.timeoutSeconds',
           },
           'config.$': '$.config',
         }, true),
@@ -177,7 +182,9 @@ export function reliableRunDefinition(): any {
       Report: {
         ...invoke({
           'runOutcome': {
-            'executionArn.$': '$$.Execution.Id', 'history.$': '$.loop.history', 'final.$': '$.decided.decision.final',
+            'executionArn.$': '$$.Execution.Id',
+            'history.$': '$.loop.history',
+            'final.$': '$.decided.decision.final',
             'maxAttempts.$': '$.loop.state.maxAttempts',
           },
           'config.$': '$.config',
