@@ -10,7 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { MonitoredScheduledTask } from '../lib';
+import { ConcurrencyPolicy, MonitoredScheduledTask } from '../lib';
 import { ExampleStack } from './example/example-stack';
 import { minimalProps } from './support/stacks';
 
@@ -33,7 +33,7 @@ const minimal = () => synthToFile((app) => {
   return stack;
 });
 
-/** Every production setting at once: ARM64 with /proc sampling, Fargate Spot, tags, ECS Exec, own role and log group. */
+/** Every production setting at once: ARM64 with /proc sampling, Fargate Spot, tags, ECS Exec, own role and log group, reliable runs. */
 const production = () => synthToFile((app) => {
   const stack = new Stack(app, 'Production');
   const vpc = new ec2.Vpc(stack, 'Vpc');
@@ -52,6 +52,11 @@ const production = () => synthToFile((app) => {
     logGroup: new logs.LogGroup(stack, 'Logs', { retention: logs.RetentionDays.THREE_MONTHS }),
     timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(15)),
     dashboardName: 'production-job',
+    // Reliable runs: the stack's Step Functions state machine and its role.
+    runRetry: { attempts: 2, onAppFailure: true },
+    runTimeout: Duration.hours(2),
+    concurrencyPolicy: ConcurrencyPolicy.FORBID,
+    oomRetry: { maxMemoryMiB: 2048 },
   }));
   return stack;
 });

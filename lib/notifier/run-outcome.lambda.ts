@@ -6,15 +6,22 @@ import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/c
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { AttemptResult, decide, Decision, plan, RELIABLE_RUN_STARTED_BY_PREFIX, RunOptions, RunState } from './run-decision';
 import {
   AgentReport, buildMessage, judge, Outcome, parseReportLine, RunOutcomeConfig, runOutcomeRecord, SlackMessage, TaskStateDetail, taskStarted,
 } from './run-outcome';
+import { judgeRun, ReliableRunConfig, RunOutcomeInput } from './run-report';
 
-/** What the rule target sends: the event's detail and `resources` (the task ARN), and the task's configuration. */
+/**
+ * What the rule target sends: the event's detail and `resources` (the task ARN), and the task's configuration. The
+ * reliable-run state machine sends `decide` (synchronously, after each attempt) or `runOutcome` (once, at the end).
+ */
 interface HandlerInput {
   detail?: TaskStateDetail;
   resources?: unknown;
   config?: RunOutcomeConfig;
+  decide?: { options: RunOptions; executionId: string; state?: RunState; attempt?: AttemptResult };
+  runOutcome?: RunOutcomeInput;
 }
 
 interface LambdaContext { getRemainingTimeInMillis?: () => number }
@@ -38,10 +45,25 @@ const SAFETY_MS = 5_000;
 const log = (level: string, message: string, extra: object = {}) =>
   console.log(JSON.stringify({ level, message, ...extra }));
 
-/** What an invocation did: `result` is skipped, duplicate or handled; `outcome` the judgement; `slack` the post. */
-export async function handler(input: HandlerInput, context?: LambdaContext): Promise<{ result: string; outcome?: string; slack?: string }> {
+/**
+ * The state machine's step after an attempt (pure, no AWS calls): `plan` without `state`, else `decide`. Throws on a
+ * malformed input, which fails the execution (its ExecutionsFailed alarm).
+ */
+export function decideStep(input: NonNullable<HandlerInput['decide']>): RunState | Decision {
+  if (!input || !input.options || typeof input.executionId !== 'string') throw new Error('decide: options and executionId are required');
+  if (!input.state) return plan(input.options, input.executionId);
+  // The attempt is the .sync result wrapped as `{ task }`, or the caught error itself (`{ Error, Cause }`).
+  const a: any = input.attempt ?? {};
+  const attempt: AttemptResult = typeof a.Error === 'string' ? { error: { Error: a.Error, Cause: a.Cause } } : a;
+  return decide(input.options, input.state, attempt, input.executionId);
+}
+
+/** What an invocation did: `result` is skipped, duplicate, attempt or handled; `outcome` the judgement; `slack` the post. */
+export async function handler(input: HandlerInput, context?: LambdaContext): Promise<any> {
+  if (input && typeof input === 'object' && input.decide) return decideStep(input.decide);
   const started = Date.now();
   const deadline = started + (context?.getRemainingTimeInMillis?.() ?? 120_000) - SAFETY_MS;
+  if (input && typeof input === 'object' && input.runOutcome) return handleRun(input, started, deadline);
   const problem = validate(input);
   if (problem) {
     // Never retried: a broken or unknown event would fail the same way every time.
@@ -51,45 +73,72 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
   // The task ARN is the event's `resources[0]` too: an event without `detail.taskArn` is still counted.
   const detail: TaskStateDetail = { ...input.detail!, taskArn: taskArnOf(input)! };
   const cfg = input.config!;
+  if (typeof detail.startedBy === 'string' && detail.startedBy.startsWith(RELIABLE_RUN_STARTED_BY_PREFIX)) {
+    // An attempt of a reliable run: the state machine reports the run once it is over (one message per run).
+    log('INFO', 'attempt of a reliable run: the state machine reports the run', { taskArn: detail.taskArn, startedBy: detail.startedBy });
+    return { result: 'attempt' };
+  }
   const outcome = judge(detail, cfg.appContainer);
+  return judgeAndPost(detail.taskArn!, detail, outcome, cfg, started, deadline, (c, o) => publishMetrics(c, o));
+}
+
+/** The end of a reliable run, reported once by the state machine: counted, logged and posted once per execution. */
+async function handleRun(input: HandlerInput, started: number, deadline: number): Promise<any> {
+  const run = input.runOutcome!;
+  const cfg = input.config as ReliableRunConfig | undefined;
+  const problem = !cfg || typeof cfg !== 'object' ? 'no task configuration in the input'
+    : typeof run.executionArn !== 'string' || !run.executionArn ? 'runOutcome.executionArn is missing'
+      : ['appContainer', 'namespace', 'clusterName', 'family', 'logGroupName', 'agentStreamPrefix']
+        .find((k) => typeof (cfg as any)[k] !== 'string' || !(cfg as any)[k]);
+  if (problem) {
+    log('ERROR', `skipped: ${problem.includes(' ') ? problem : `config.${problem} is missing`}`, { input: truncate(JSON.stringify(input), 4000) });
+    return { result: 'skipped' };
+  }
+  const j = judgeRun(run, cfg!);
+  return judgeAndPost(run.executionArn, j.detail, j.outcome, cfg!, started, deadline,
+    (c, o) => publishRunMetrics(c, o, j.attempts.length), { executionArn: run.executionArn, attempts: j.attempts.length }, j.attemptLines);
+}
+
+async function judgeAndPost(key: string, detail: TaskStateDetail, outcome: Outcome, cfg: RunOutcomeConfig, started: number, deadline: number,
+  publish: (cfg: RunOutcomeConfig, outcome: Outcome) => Promise<void>, extraRecord: object = {}, attemptLines?: string[]) {
   const token = `${started}-${Math.random().toString(36).slice(2)}`;
-  const claimed = await claim(detail.taskArn!, token);
+  const claimed = await claim(key, token);
   if (!claimed) {
-    log('INFO', 'duplicate: this task stop was already handled', { taskArn: detail.taskArn });
+    log('INFO', 'duplicate: this task stop was already handled', { taskArn: key });
     return { result: 'duplicate' };
   }
   // A retry after a failed post finds the metrics published and the RUN_OUTCOME line logged: each happens once.
   let { metricsPublished, outcomeLogged } = claimed;
   try {
     if (!metricsPublished) {
-      await publishMetrics(cfg, outcome);
+      await publish(cfg, outcome);
       metricsPublished = true;
     }
     const wantSlack = cfg.failureWebhookSecretArn && cfg.successWebhookSecretArn
       && (outcome.kind !== 'SUCCEEDED' || cfg.notifySuccess !== false);
     // The REPORT, for the RUN_OUTCOME line and the message, of every task that ran (one that never started has none).
     // The wait is bounded by REPORT_WAIT_MS and by the Lambda deadline (30 s kept for posting).
-    const { report, note } = taskStarted(detail, outcome) && (!outcomeLogged || wantSlack)
+    const { report, note } = detail.taskArn && taskStarted(detail, outcome) && (!outcomeLogged || wantSlack)
       ? await readReport(cfg, detail, Math.min(deadline - 30_000, Date.now() + REPORT_WAIT_MS))
       : { report: undefined, note: undefined };
     if (!outcomeLogged) {
-      console.log(JSON.stringify(runOutcomeRecord(detail, outcome, cfg, report)));
+      console.log(JSON.stringify({ ...runOutcomeRecord(detail, outcome, cfg, report), ...extraRecord }));
       outcomeLogged = true;
     }
     let posted = 'no-slack';
     if (wantSlack) {
-      const message = buildMessage(detail, outcome, cfg, report, note);
+      const message = buildMessage(detail, outcome, cfg, report, note, attemptLines);
       const secretArn = outcome.kind === 'SUCCEEDED' ? cfg.successWebhookSecretArn! : cfg.failureWebhookSecretArn!;
       posted = await postToSlack(await webhookUrl(secretArn), message, deadline);
     }
-    await markDone(detail.taskArn!, token, outcome, posted);
-    log('INFO', 'handled', { taskArn: detail.taskArn, outcome: outcome.kind, summary: outcome.summary, slack: posted, ...(note ? { report: note } : {}) });
+    await markDone(key, token, outcome, posted);
+    log('INFO', 'handled', { taskArn: key, outcome: outcome.kind, summary: outcome.summary, slack: posted, ...(note ? { report: note } : {}) });
     return { result: 'handled', outcome: outcome.kind, slack: posted };
   } catch (e) {
     // Hand the claim back (state RETRY, remembering whether the metrics went out and the line was logged) so Lambda's
     // retry or a duplicate delivery can post: a lost message is worse than a retry.
-    await release(detail.taskArn!, token, metricsPublished, outcomeLogged).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
-    log('ERROR', `failed, will be retried: ${String((e as Error)?.message ?? e)}`, { taskArn: detail.taskArn });
+    await release(key, token, metricsPublished, outcomeLogged).catch((r) => log('ERROR', `could not release the claim: ${String(r)}`));
+    log('ERROR', `failed, will be retried: ${String((e as Error)?.message ?? e)}`, { taskArn: key });
     throw e;
   }
 }
@@ -189,6 +238,28 @@ async function publishMetrics(cfg: RunOutcomeConfig, outcome: Outcome): Promise<
   await cloudwatch.send(new PutMetricDataCommand({
     Namespace: cfg.namespace,
     MetricData: [datum('Runs', 1), datum('FailedRuns', failed ? 1 : 0), datum('InterruptedRuns', outcome.kind === 'INTERRUPTED' ? 1 : 0)],
+  }));
+}
+
+/**
+ * The metrics of a reliable run, once per run: `Runs` (not for a skipped run: nothing ran), `FailedRuns` (the final
+ * outcome failed, failed to start or timed out: an attempt a retry repaired does not count), `InterruptedRuns`,
+ * `TimedOutRuns`, `SkippedRuns` and `Attempts` (tasks started for the run).
+ */
+async function publishRunMetrics(cfg: RunOutcomeConfig, outcome: Outcome, attempts: number): Promise<void> {
+  const Dimensions = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: cfg.family }];
+  const k = outcome.kind;
+  const datum = (MetricName: string, Value: number) => ({ MetricName, Value, Unit: StandardUnit.Count, Dimensions, Timestamp: new Date() });
+  await cloudwatch.send(new PutMetricDataCommand({
+    Namespace: cfg.namespace,
+    MetricData: [
+      ...k === 'SKIPPED' ? [] : [datum('Runs', 1)],
+      datum('FailedRuns', k === 'FAILED' || k === 'FAILED_TO_START' || k === 'TIMED_OUT' ? 1 : 0),
+      datum('InterruptedRuns', k === 'INTERRUPTED' ? 1 : 0),
+      datum('TimedOutRuns', k === 'TIMED_OUT' ? 1 : 0),
+      datum('SkippedRuns', k === 'SKIPPED' ? 1 : 0),
+      datum('Attempts', attempts),
+    ],
   }));
 }
 

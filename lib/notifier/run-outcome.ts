@@ -42,6 +42,8 @@ export interface TaskStateDetail {
   executionStoppedAt?: string;
   stoppedAt?: string;
   taskDefinitionArn?: string;
+  /** Who started the task (≤ 36 characters); the reliable-run state machine's tasks start with `cfm-`. */
+  startedBy?: string;
   containers?: Array<{ name?: string; exitCode?: number | null; reason?: string; lastStatus?: string }>;
 }
 
@@ -50,7 +52,11 @@ export interface AgentReport extends AgentReportData {
   type: 'REPORT';
 }
 
-export type OutcomeKind = 'SUCCEEDED' | 'FAILED' | 'FAILED_TO_START' | 'INTERRUPTED';
+/**
+ * How a run ended. TIMED_OUT (stopped at `runTimeout`) and SKIPPED (concurrencyPolicy FORBID) come only from the
+ * reliable-run state machine's report, never from `judge`.
+ */
+export type OutcomeKind = 'SUCCEEDED' | 'FAILED' | 'FAILED_TO_START' | 'INTERRUPTED' | 'TIMED_OUT' | 'SKIPPED';
 
 export interface Outcome {
   kind: OutcomeKind;
@@ -295,10 +301,15 @@ export interface SlackMessage {
 }
 
 const COLORS: Record<OutcomeKind, string> = {
-  SUCCEEDED: '#2eb67d', FAILED: '#e01e5a', FAILED_TO_START: '#e01e5a', INTERRUPTED: '#ecb22e',
+  SUCCEEDED: '#2eb67d', FAILED: '#e01e5a', FAILED_TO_START: '#e01e5a', INTERRUPTED: '#ecb22e', TIMED_OUT: '#e01e5a', SKIPPED: '#ecb22e',
 };
 const TITLES: Record<OutcomeKind, string> = {
-  SUCCEEDED: ':white_check_mark: Succeeded', FAILED: ':x: FAILED', FAILED_TO_START: ':x: FAILED TO START', INTERRUPTED: ':warning: Interrupted',
+  SUCCEEDED: ':white_check_mark: Succeeded',
+  FAILED: ':x: FAILED',
+  FAILED_TO_START: ':x: FAILED TO START',
+  INTERRUPTED: ':warning: Interrupted',
+  TIMED_OUT: ':x: TIMED OUT',
+  SKIPPED: ':fast_forward: Skipped',
 };
 
 /**
@@ -337,7 +348,7 @@ const exitText = (code: unknown) => (code === undefined || code === null ? 'none
  * neither a resources section nor links to log streams that cannot exist.
  */
 export function buildMessage(detail: TaskStateDetail, outcome: Outcome, cfg: RunOutcomeConfig,
-  report: AgentReport | undefined, reportNote: string | undefined): SlackMessage {
+  report: AgentReport | undefined, reportNote: string | undefined, attemptLines?: string[]): SlackMessage {
   const e = escapeMrkdwn;
   const taskArn = detail.taskArn ?? '';
   const taskId = taskArn.split('/').pop() ?? '';
@@ -363,6 +374,9 @@ export function buildMessage(detail: TaskStateDetail, outcome: Outcome, cfg: Run
     { type: 'section', text: { type: 'mrkdwn', text: clip(lines.join('\n'), 3000) } },
     { type: 'section', fields },
   ];
+  if (attemptLines && attemptLines.length) {
+    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: clip(`*Attempts*\n${attemptLines.map((l) => e(l)).join('\n')}`, 3000) } });
+  }
   const others = (detail.containers ?? []).filter((c) => c && c.name !== cfg.appContainer);
   if (others.length) {
     const text = others.map((c) => `• ${e(c.name ?? '?')}: exit ${exitText(c.exitCode)}${c.reason ? ` (${e(c.reason)})` : ''}`).join('\n');

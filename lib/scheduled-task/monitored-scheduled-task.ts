@@ -1,18 +1,22 @@
 import { createHash } from 'node:crypto';
 import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
+import { ConcurrencyPolicy, OomRetryOptions, ReliableRunStateMachine, RunRetryOptions } from './reliable-run';
+import { flattenForNag } from './reliable-run-definition';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
 import { AppContainerOptions } from '../shared/app-container-options';
 import { useFargateCapacityProviders } from '../shared/default-cluster';
+import { FARGATE_SIZES } from '../shared/fargate-sizes';
 import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { MonitoredFargateBase } from '../shared/monitored-fargate-base';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
@@ -71,7 +75,8 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
    * first, then the app gets SIGTERM; the run counts as interrupted). When Spot capacity is short, RunTask answers
    * with a `failures[]` entry; AWS does not document whether EventBridge Scheduler treats that answer as a target
    * error (retried, then dead-lettered): if it does not, no task event follows and only the missed-run alarm notices
-   * the missing run (unverified; README, "Alarms").
+   * the missing run (unverified; README, "Alarms"). With `runRetry`, the state machine sees the failure and retries,
+   * on FARGATE when `runRetry.spotFallback` is on (its default with FARGATE_SPOT).
    *
    * @default - no strategy: launch type FARGATE
    */
@@ -94,11 +99,57 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
   readonly tags?: { [key: string]: string };
 
   /**
-   * How many times EventBridge Scheduler retries a RunTask call that failed (0–185).
+   * How many times EventBridge Scheduler retries its own call that failed (0–185): RunTask, or with reliable runs
+   * StartExecution of the state machine. Not the run's retries: see `runRetry`.
    *
    * @default 3
    */
-  readonly retryAttempts?: number;
+  readonly scheduleRetryAttempts?: number;
+
+  /**
+   * Retry a run that could not start (capacity, placement, throttling, TaskFailedToStart), with exponential backoff,
+   * optionally one whose app failed, and fall back from FARGATE_SPOT to FARGATE. Runs go through the stack's
+   * reliable-run state machine (see README, "Reliable runs").
+   *
+   * @default - no retries of the run (EventBridge Scheduler runs the task directly)
+   */
+  readonly runRetry?: RunRetryOptions;
+
+  /**
+   * Stop the task (StopTask with a reason) when an attempt runs longer than this, from RunTask to stop (provisioning
+   * and image pull included); the run's outcome is "timed out", a failure. Not retried. At least `maxRunDuration` (the
+   * long-run alarm fires first) and whole seconds, at most 365 days. Runs go through the stack's reliable-run state
+   * machine.
+   *
+   * @default - no timeout: the long-run alarm fires past `maxRunDuration`, the task keeps running
+   */
+  readonly runTimeout?: Duration;
+
+  /**
+   * What a run does while the previous run of the task definition family still runs: ALLOW, FORBID (skip, counted
+   * as `SkippedRuns`) or REPLACE (stop the previous run, then start). Runs go through the stack's reliable-run state
+   * machine unless it is ALLOW.
+   *
+   * @default ConcurrencyPolicy.ALLOW
+   */
+  readonly concurrencyPolicy?: ConcurrencyPolicy;
+
+  /**
+   * After the app is killed out of memory, retry with the next valid Fargate memory size for the same CPU, up to
+   * `maxMemoryMiB` (task-level RunTask `overrides.memory`, and the app container's when it has a hard limit). Runs go
+   * through the stack's reliable-run state machine.
+   *
+   * @default - an OOM fails the run
+   */
+  readonly oomRetry?: OomRetryOptions;
+
+  /**
+   * The reliable-run state machine this task's runs go through (with `runRetry`, `runTimeout`, `concurrencyPolicy`
+   * or `oomRetry`). Create one to choose its log settings and where its executions-failed alarm goes.
+   *
+   * @default - the stack's default one, `ReliableRunStateMachine.of(this)`, with default settings
+   */
+  readonly reliableRunStateMachine?: ReliableRunStateMachine;
 
   /**
    * How long EventBridge Scheduler keeps retrying a run before it goes to the dead-letter queue (1 minute–24 hours).
@@ -147,7 +198,7 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
  */
 export class MonitoredScheduledTask extends MonitoredFargateBase implements IFleetDashboardMember {
   /** The EventBridge Scheduler schedule. */
-  public readonly schedule: scheduler.Schedule;
+  public readonly schedule!: scheduler.Schedule;
 
   /** Dead-letter queue of the schedule: runs EventBridge Scheduler could not start. */
   public readonly deadLetterQueue: sqs.Queue;
@@ -157,6 +208,12 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
 
   /** The alarms. */
   public readonly alarms: ScheduledTaskAlarms;
+
+  /**
+   * The stack's reliable-run state machine, when this task uses `runRetry`, `runTimeout`, `concurrencyPolicy` (other
+   * than ALLOW) or `oomRetry`; else undefined (EventBridge Scheduler runs the task directly).
+   */
+  public readonly reliableRuns?: ReliableRunStateMachine;
 
   /** The dashboard, unless `createDashboard` is false. */
   public readonly dashboard?: cloudwatch.Dashboard;
@@ -185,12 +242,19 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       retentionPeriod: Duration.days(14),
     });
 
-    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+    const reliable = isReliable(props);
+    if (!reliable && props.reliableRunStateMachine) {
+      throw new Error('reliableRunStateMachine is given but none of runRetry, runTimeout, oomRetry or a concurrencyPolicy other than ALLOW is: the runs would not use it');
+    }
+    const makeSchedule = (target: scheduler.IScheduleTarget) => new scheduler.Schedule(this, 'Schedule', {
       schedule: props.schedule,
       enabled: props.scheduleEnabled ?? true,
       timeWindow: props.timeWindow,
       description: `Runs the monitored Fargate task ${this.node.path}`,
-      target: new targets.EcsRunFargateTask(this.cluster, {
+      target,
+    });
+    if (!reliable) {
+      this.schedule = makeSchedule(new targets.EcsRunFargateTask(this.cluster, {
         taskDefinition: this.taskDefinition,
         vpcSubnets: props.taskSubnets,
         securityGroups: this.securityGroups,
@@ -201,16 +265,16 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
         tags: props.tags ? Object.entries(props.tags).map(([key, value]) => ({ key, value })) : undefined,
         enableExecuteCommand: props.enableExecuteCommand,
         // aws-scheduler-targets validates both (0–185 attempts, 1 minute–1 day) and fails at synth.
-        retryAttempts: props.retryAttempts ?? 3,
+        retryAttempts: props.scheduleRetryAttempts ?? 3,
         maxEventAge: props.maxEventAge ?? Duration.hours(1),
         deadLetterQueue: this.deadLetterQueue,
-      }),
-    });
+      }));
+    }
     Validations.of(this.deadLetterQueue).acknowledge({
       id: 'AwsSolutions-SQS3',
       reason: 'This queue is itself the dead-letter queue of the schedule; the scheduleFailedAlarm watches it.',
     });
-    if (props.propagateTags || props.tags) this.acknowledgeTagResource();
+    if (!reliable && (props.propagateTags || props.tags)) this.acknowledgeTagResource();
 
     this.runEvents = new TaskRunEvents(this, 'RunEvents', {
       handler: props.runOutcomeHandler ?? RunOutcomeHandler.of(this),
@@ -222,6 +286,45 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       appStreamPrefix: c.logging ? undefined : 'app',
       slackNotifications: props.slackNotifications,
     });
+
+    if (reliable) {
+      const options = reliableRunOptions(props, this.appContainerName);
+      this.reliableRuns = props.reliableRunStateMachine ?? ReliableRunStateMachine.of(this);
+      this.reliableRuns.grantTask(this.cluster, this.taskDefinition, this.runEvents.handler.function, !!(props.propagateTags || props.tags));
+      const strategies = props.capacityProviderStrategies;
+      const subnets = props.taskSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+      const publicIp = props.assignPublicIp !== undefined ? props.assignPublicIp : subnets.subnetType === ec2.SubnetType.PUBLIC;
+      const timeZone = props.schedule.timeZone?.timezoneName;
+      this.schedule = makeSchedule(new targets.StepFunctionsStartExecution(this.reliableRuns.stateMachine, {
+        input: scheduler.ScheduleTargetInput.fromObject({
+          run: {
+            cluster: this.cluster.clusterArn,
+            family: this.taskDefinition.family,
+            taskDefinition: this.taskDefinition.taskDefinitionArn,
+            network: {
+              AwsvpcConfiguration: {
+                Subnets: this.cluster.vpc.selectSubnets(subnets).subnetIds,
+                SecurityGroups: this.securityGroups.map((g) => g.securityGroupId),
+                AssignPublicIp: publicIp ? 'ENABLED' : 'DISABLED',
+              },
+            },
+            capacityProviderStrategy: (strategies ?? []).map((st) => ({ CapacityProvider: st.capacityProvider, Weight: st.weight, Base: st.base })),
+            platformVersion: props.platformVersion ?? 'LATEST',
+            enableExecuteCommand: props.enableExecuteCommand ?? false,
+            propagateTags: props.propagateTags ? 'TASK_DEFINITION' : 'NONE',
+            tags: Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+            timeoutSeconds: props.runTimeout ? props.runTimeout.toSeconds() : NO_TIMEOUT_SECONDS,
+            concurrencyPolicy: props.concurrencyPolicy ?? ConcurrencyPolicy.ALLOW,
+            handler: this.runEvents.handler.function.functionArn,
+            options,
+          },
+          config: { ...this.runEvents._runOutcomeConfig, ...timeZone ? { timeZone } : {} },
+        }),
+        retryAttempts: props.scheduleRetryAttempts ?? 3,
+        maxEventAge: props.maxEventAge ?? Duration.hours(1),
+        deadLetterQueue: this.deadLetterQueue,
+      }));
+    }
 
     const overrides = props.alarmOverrides ?? {};
     if (props.scheduleEnabled === false && overrides.missedRun?.enabled === true) {
@@ -247,6 +350,19 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
         alarms: this.alarms.alarms,
         dashboardName: props.dashboardName,
       }).dashboard;
+      if (reliable) {
+        const five = { period: Duration.minutes(5) };
+        this.dashboard.addWidgets(new cloudwatch.GraphWidget({
+          title: 'Reliable runs (count per 5 min)',
+          left: [
+            this.runEvents.metricAttempts({ ...five, label: 'attempts' }),
+            this.runEvents.metricSkippedRuns({ ...five, label: 'skipped', color: cloudwatch.Color.ORANGE }),
+            this.runEvents.metricTimedOutRuns({ ...five, label: 'timed out', color: cloudwatch.Color.RED }),
+          ],
+          leftYAxis: { min: 0, showUnits: false },
+          width: 24,
+        }));
+      }
     }
   }
 
@@ -297,11 +413,80 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
   }
 }
 
-/** A resolved CloudFormation value as cdk-nag writes it in finding ids: `{Ref: X}` as `<X>`, joins concatenated. */
-function flattenForNag(node: any): string {
-  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
-  if (node && node['Fn::Join']) return (node['Fn::Join'][1] as any[]).map(flattenForNag).join(node['Fn::Join'][0]);
-  if (node && node['Fn::GetAtt']) return `<${flattenForNag(node['Fn::GetAtt'][0])}.${flattenForNag(node['Fn::GetAtt'][1])}>`;
-  if (node && node.Ref) return `<${flattenForNag(node.Ref)}>`;
-  return JSON.stringify(node);
+/** TimeoutSeconds of an attempt without `runTimeout`: 365 days, the longest a Standard execution may run. */
+const NO_TIMEOUT_SECONDS = 365 * 86_400;
+
+/** Whether the task's runs go through the reliable-run state machine. */
+function isReliable(props: MonitoredScheduledTaskProps): boolean {
+  return props.runRetry !== undefined || props.runTimeout !== undefined || props.oomRetry !== undefined
+    || (props.concurrencyPolicy !== undefined && props.concurrencyPolicy !== ConcurrencyPolicy.ALLOW);
+}
+
+const wholeSeconds = (d: Duration, name: string): number => {
+  if (d.isUnresolved()) throw new Error(`${name} must not be a token`);
+  const s = d.toSeconds({ integral: false });
+  if (!Number.isInteger(s)) throw new Error(`${name} must be a whole number of seconds, got ${d.toHumanString()}`);
+  return s;
+};
+
+/**
+ * The reliable-run options of a task (the execution input's `run.options`), checked; each message names the prop.
+ * Internal.
+ */
+function reliableRunOptions(props: MonitoredScheduledTaskProps, appContainer: string) {
+  const r = props.runRetry ?? {};
+  const cpu = props.cpu ?? 256;
+  const memory = props.memoryLimitMiB ?? 512;
+  const attempts = r.attempts ?? (props.runRetry ? 2 : 0);
+  if (!Number.isInteger(attempts) || attempts < 0 || attempts > 10) throw new Error(`runRetry.attempts must be a whole number from 0 to 10, got ${attempts}`);
+  const backoff = wholeSeconds(r.backoff ?? Duration.seconds(30), 'runRetry.backoff');
+  const maxBackoff = wholeSeconds(r.maxBackoff ?? Duration.minutes(10), 'runRetry.maxBackoff');
+  if (backoff < 1) throw new Error(`runRetry.backoff must be at least 1 second, got ${backoff} s`);
+  if (maxBackoff < backoff) throw new Error(`runRetry.maxBackoff (${maxBackoff} s) must be at least runRetry.backoff (${backoff} s)`);
+  const rate = r.backoffRate ?? 2;
+  if (!(rate >= 1 && rate <= 10)) throw new Error(`runRetry.backoffRate must be from 1 to 10, got ${rate}`);
+  const strategies = props.capacityProviderStrategies ?? [];
+  const usesSpot = strategies.some((st) => st.capacityProvider === 'FARGATE_SPOT' && (st.weight ?? 0) + (st.base ?? 0) > 0);
+  if (r.spotFallback === true && !usesSpot) {
+    throw new Error('runRetry.spotFallback is true but capacityProviderStrategies does not use FARGATE_SPOT: there is nothing to fall back from');
+  }
+  let timeoutSeconds: number | undefined;
+  if (props.runTimeout !== undefined) {
+    timeoutSeconds = wholeSeconds(props.runTimeout, 'runTimeout');
+    const maxRun = props.maxRunDuration ?? Duration.hours(1);
+    if (timeoutSeconds < 60 || timeoutSeconds > NO_TIMEOUT_SECONDS) {
+      throw new Error(`runTimeout must be from 1 minute to 365 days, got ${props.runTimeout.toHumanString()}`);
+    }
+    if (!maxRun.isUnresolved() && timeoutSeconds < maxRun.toSeconds()) {
+      throw new Error(`runTimeout (${props.runTimeout.toHumanString()}) is shorter than maxRunDuration (${maxRun.toHumanString()}): ` +
+        'the run would be stopped before the long-run alarm could warn; make runTimeout at least maxRunDuration, or lower maxRunDuration');
+    }
+  }
+  let oomMemorySizes: number[] = [];
+  if (props.oomRetry) {
+    const max = props.oomRetry.maxMemoryMiB;
+    const row = FARGATE_SIZES.find(([c]) => c === cpu);
+    if (!row || !row[1].includes(max)) {
+      throw new Error(`oomRetry.maxMemoryMiB ${max} is not a valid Fargate memory size for cpu ${cpu}; use one of ${row ? row[1].join(', ') : '(none)'}`);
+    }
+    if (max <= memory) throw new Error(`oomRetry.maxMemoryMiB (${max}) must be above memoryLimitMiB (${memory})`);
+    oomMemorySizes = row[1].filter((m) => m > memory && m <= max);
+  }
+  const appLimit = props.container.memoryLimitMiB;
+  return {
+    appContainer,
+    cpu,
+    memoryMiB: memory,
+    retryAttempts: attempts,
+    retryOnAppFailure: r.onAppFailure ?? false,
+    backoffSeconds: backoff,
+    backoffRate: rate,
+    maxBackoffSeconds: maxBackoff,
+    usesStrategy: strategies.length > 0,
+    usesSpot,
+    spotFallback: usesSpot && (r.spotFallback ?? true),
+    oomMemorySizes,
+    ...appLimit !== undefined ? { appMemoryReserveMiB: memory - appLimit } : {},
+    ...timeoutSeconds !== undefined ? { timeoutSeconds } : {},
+  };
 }

@@ -87,6 +87,12 @@ export class TaskRunEvents extends Construct {
   /** The stack's run-outcome handler. */
   public readonly handler: RunOutcomeHandler;
 
+  /**
+   * The task's configuration the handler reads (the rule input's `config`; the reliable-run state machine sends it too).
+   * @internal
+   */
+  public readonly _runOutcomeConfig: { [key: string]: any };
+
   private readonly namespace: string;
   private readonly dimensions: { [name: string]: string };
 
@@ -119,25 +125,26 @@ export class TaskRunEvents extends Construct {
         },
       },
     });
+    this._runOutcomeConfig = {
+      appContainer: props.appContainerName,
+      namespace: this.namespace,
+      clusterName: props.cluster.clusterName,
+      family,
+      logGroupName: props.logGroup.logGroupName,
+      agentStreamPrefix: `agent/${AGENT_CONTAINER_NAME}`,
+      appStreamPrefix: props.appStreamPrefix ? `${props.appStreamPrefix}/${props.appContainerName}` : undefined,
+      cpu: props.taskDefinition.cpu,
+      memoryMiB: props.taskDefinition.memoryMiB,
+      headroomPercent: headroom,
+      successWebhookSecretArn: slack?.successWebhook.secretArn,
+      failureWebhookSecretArn: slack?.failureWebhook.secretArn,
+      notifySuccess: slack?.notifySuccess ?? true,
+    };
     this.stoppedRule.addTarget(new targets.LambdaFunction(this.handler.function, {
       event: events.RuleTargetInput.fromObject({
         detail: events.EventField.fromPath('$.detail'),
         resources: events.EventField.fromPath('$.resources'),
-        config: {
-          appContainer: props.appContainerName,
-          namespace: this.namespace,
-          clusterName: props.cluster.clusterName,
-          family,
-          logGroupName: props.logGroup.logGroupName,
-          agentStreamPrefix: `agent/${AGENT_CONTAINER_NAME}`,
-          appStreamPrefix: props.appStreamPrefix ? `${props.appStreamPrefix}/${props.appContainerName}` : undefined,
-          cpu: props.taskDefinition.cpu,
-          memoryMiB: props.taskDefinition.memoryMiB,
-          headroomPercent: headroom,
-          successWebhookSecretArn: slack?.successWebhook.secretArn,
-          failureWebhookSecretArn: slack?.failureWebhook.secretArn,
-          notifySuccess: slack?.notifySuccess ?? true,
-        },
+        config: this._runOutcomeConfig,
       }),
     }));
   }
@@ -167,6 +174,35 @@ export class TaskRunEvents extends Construct {
    */
   public metricInterruptedRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric('InterruptedRuns', props);
+  }
+
+  /**
+   * Tasks started per run by the reliable-run state machine (`runRetry`, `runTimeout`, `concurrencyPolicy`, `oomRetry`):
+   * `Attempts`, unit Count, one datum per run (Sum over a period: the attempts of the runs that ended in it).
+   *
+   * @default statistic Sum, period 1 minute
+   */
+  public metricAttempts(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('Attempts', props);
+  }
+
+  /**
+   * Runs skipped because the previous run still ran (`concurrencyPolicy` FORBID): `SkippedRuns`, unit Count. A skipped
+   * run is not in `Runs`.
+   *
+   * @default statistic Sum, period 1 minute
+   */
+  public metricSkippedRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('SkippedRuns', props);
+  }
+
+  /**
+   * Runs stopped at `runTimeout`: `TimedOutRuns`, unit Count (also in `FailedRuns`).
+   *
+   * @default statistic Sum, period 1 minute
+   */
+  public metricTimedOutRuns(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.metric('TimedOutRuns', props);
   }
 
   private metric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

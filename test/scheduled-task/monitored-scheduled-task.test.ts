@@ -165,7 +165,7 @@ describe('schedule', () => {
   test('runs the task with a time zone, a retry policy and a dead-letter queue', () => {
     const { template } = synth(minimalProps({
       schedule: scheduler.ScheduleExpression.cron({ minute: '30', hour: '2', timeZone: TimeZone.EUROPE_BERLIN }),
-      retryAttempts: 5,
+      scheduleRetryAttempts: 5,
       maxEventAge: Duration.hours(2),
     }));
     template.hasResourceProperties('AWS::Scheduler::Schedule', {
@@ -367,7 +367,7 @@ describe('bad props fail at synth with the prop named', () => {
     ['missing container', { container: undefined as any }, /container is required/],
     ['cluster and vpc', { cluster: {} as any, vpc: {} as any }, /give either cluster or vpc, not both/],
     // aws-scheduler-targets' own checks, whose messages name the setting.
-    ['retryAttempts', { retryAttempts: 186 }, /Number of retry attempts should be less or equal than 185/],
+    ['scheduleRetryAttempts', { scheduleRetryAttempts: 186 }, /Number of retry attempts should be less or equal than 185/],
     ['maxEventAge', { maxEventAge: Duration.hours(25) }, /Maximum event age is 1 day/],
     ['maxRunDuration', { maxRunDuration: Duration.seconds(30) }, /maxRunDuration must be at least 1 minute/],
     ['missedRunWindow too short', { missedRunWindow: Duration.minutes(2) }, /missedRunWindow must be a whole number of minutes, at least 5/],

@@ -1,0 +1,385 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { ConcurrencyPolicy, MonitoredScheduledTask, MonitoredScheduledTaskProps, ReliableRunStateMachine } from '../../lib';
+import { judgeRun } from '../../lib/notifier/run-report';
+import { BUNDLE, ensureBundle } from '../notifier/support';
+import { newStack } from '../support/stacks';
+
+// The synthesized state machine definition (taken from the template) runs in a real Amazon States Language
+// interpreter (aws-local-stepfunctions). Its Lambda steps (Plan, Decide) run the real bundled run-outcome handler in
+// this process; the ECS calls are answered by a stand-in that replays documented responses; the reports the state
+// machine sends at the end are judged by the handler's own code (judgeRun).
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const aslValidator = require('asl-validator');
+// An ES module package with a CommonJS build: required, as this test file is CommonJS.
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const { StateMachine } = require('aws-local-stepfunctions');
+
+const FIXTURE = path.join(__dirname, '..', 'fixtures', 'stepfunctions', 'localstack-aws-recorded_ecs-runTask.sync_TaskSucceeded-output.json');
+const CAPACITY = 'Capacity is unavailable at this time. Please try again later or in a different availability zone';
+
+let handler: (input: any) => Promise<any>;
+beforeAll(() => {
+  ensureBundle();
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  handler = require(BUNDLE).handler;
+}, 180_000);
+
+const img = ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox:latest');
+function synth(props: Partial<MonitoredScheduledTaskProps> = {}, tasks = 1) {
+  const stack = newStack();
+  const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: new ec2.Vpc(stack, 'Vpc') });
+  for (let i = 0; i < tasks; i++) {
+    new MonitoredScheduledTask(stack, `Job${i}`, {
+      schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' }),
+      container: { image: img },
+      cluster,
+      family: `nightly${i}`,
+      ...props,
+    });
+  }
+  return Template.fromStack(stack);
+}
+
+const EVERY_OPTION: Partial<MonitoredScheduledTaskProps> = {
+  cpu: 256,
+  memoryLimitMiB: 512,
+  capacityProviderStrategies: [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }],
+  runRetry: { attempts: 2, onAppFailure: false },
+  runTimeout: Duration.hours(1),
+  concurrencyPolicy: ConcurrencyPolicy.FORBID,
+  oomRetry: { maxMemoryMiB: 1024 },
+};
+
+/** A CloudFormation value with Ref/GetAtt/Join resolved to stand-in strings. */
+function resolveCfn(node: any): any {
+  if (Array.isArray(node)) return node.map(resolveCfn);
+  if (node && typeof node === 'object') {
+    if (node['Fn::Join']) return (node['Fn::Join'][1] as any[]).map(resolveCfn).join(node['Fn::Join'][0]);
+    if (node.Ref) return node.Ref.startsWith('AWS::') ? ({ 'AWS::Partition': 'aws', 'AWS::Region': 'eu-central-1', 'AWS::AccountId': '111111111111' } as any)[node.Ref] ?? node.Ref : `ref-${node.Ref}`;
+    if (node['Fn::GetAtt']) return `arn:aws:lambda:eu-central-1:111111111111:function:${node['Fn::GetAtt'][0]}`;
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolveCfn(v)]));
+  }
+  return node;
+}
+
+function definitionAndInput(t: Template, family = 'nightly0') {
+  const machines = Object.values(t.findResources('AWS::StepFunctions::StateMachine'));
+  expect(machines).toHaveLength(1);
+  const definition = JSON.parse(resolveCfn((machines[0] as any).Properties.DefinitionString));
+  const schedules = Object.values(t.findResources('AWS::Scheduler::Schedule')) as any[];
+  const inputs = schedules.map((s) => JSON.parse(resolveCfn(s.Properties.Target.Input)));
+  const input = inputs.find((i) => i.run.family === family);
+  return { definition, input };
+}
+
+/** A task as the .sync output has it (the recorded fixture), edited. */
+function task(edit: (t: any) => void = () => {}): any {
+  const t = JSON.parse(fs.readFileSync(FIXTURE, 'utf8'));
+  t.Containers[0].Name = 'app';
+  t.TaskArn = `arn:aws:ecs:eu-central-1:111111111111:task/batch/${Math.random().toString(16).slice(2, 14)}`;
+  t.StartedAt = '2026-11-02T02:00:30Z';
+  t.ExecutionStoppedAt = '2026-11-02T02:10:30Z';
+  edit(t);
+  return t;
+}
+const ecsError = (name: string, cause: string) => Object.assign(new Error(cause), { name });
+
+/** The ECS stand-in: one scripted answer per RunTask call, in order; records every call. */
+class FakeEcs {
+  public readonly runTasks: any[] = [];
+  public readonly reports: any[] = [];
+  public readonly stopped: any[] = [];
+  public readonly listed: any[] = [];
+  constructor(private readonly answers: Array<(params: any) => Promise<any>>, private readonly running: string[] = []) {}
+  handlers() {
+    const run = async ({ run: _emulatorOnly, ...params }: any) => {
+      this.runTasks.push(params);
+      const next = this.answers.shift();
+      if (!next) throw new Error('no more scripted RunTask answers');
+      return next(params);
+    };
+    const decide = async (params: any) => ({ Payload: await handler(params.Payload) });
+    return {
+      RunOnFargate: run,
+      RunWithStrategy: run,
+      Plan: decide,
+      Decide: decide,
+      ListRunning: async (p: any) => { this.listed.push(p); return { TaskArns: this.running }; },
+      DescribeRunning: async (p: any) => ({ Tasks: p.Tasks.map((arn: string) => ({ TaskArn: arn, StartedAt: '2026-11-01T02:00:04Z', LastStatus: 'RUNNING' })) }),
+      FindTimedOutTask: async (p: any) => { this.listed.push(p); return { TaskArns: [`arn:aws:ecs:eu-central-1:111111111111:task/batch/${p.StartedBy}`] }; },
+      StopPreviousTask: async (p: any) => { this.stopped.push(p); return {}; },
+      StopTimedOutTask: async (p: any) => { this.stopped.push(p); return {}; },
+      Report: async (p: any) => { this.reports.push(p.Payload); return {}; },
+      ReportSkipped: async (p: any) => { this.reports.push(p.Payload); return {}; },
+      ReportTimedOut: async (p: any) => { this.reports.push(p.Payload); return {}; },
+    };
+  }
+}
+
+/**
+ * The definition as the emulator needs it. One adaptation: aws-local-stepfunctions 3.0.0 resolves TimeoutSecondsPath
+ * against the state's effective input (after Parameters), AWS against the state input ("If you want to provide a
+ * timeout value dynamically from the state input using a reference path, use TimeoutSecondsPath", Step Functions
+ * developer guide, Task state). So the emulator's copy also passes `run.timeoutSeconds` through Parameters; the ECS
+ * stand-in drops it. Nothing else is changed.
+ */
+function forEmulator(definition: any): any {
+  const copy = JSON.parse(JSON.stringify(definition));
+  for (const name of ['RunOnFargate', 'RunWithStrategy']) {
+    expect(copy.States[name].TimeoutSecondsPath).toBe('$.run.timeoutSeconds');
+    copy.States[name].Parameters.run = { 'timeoutSeconds.$': '$.run.timeoutSeconds' };
+  }
+  return copy;
+}
+
+async function execute(definition: any, input: any, ecsFake: FakeEcs) {
+  const machine = new StateMachine(forEmulator(definition), { validationOptions: { checkArn: false } });
+  const execution = machine.run(input, {
+    overrides: { taskResourceLocalHandlers: ecsFake.handlers() as any, waitTimeOverrides: { Backoff: 0 } },
+    context: { Execution: { Id: 'arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:run-1', Input: input, StartTime: new Date().toISOString() } } as any,
+  });
+  await execution.result;
+  expect(ecsFake.reports).toHaveLength(1);
+  const report = ecsFake.reports[0];
+  return { report, run: judgeRun(report.runOutcome, report.config) };
+}
+
+describe('the synthesized definition', () => {
+  test('passes asl-validator, with every option on and with one option', () => {
+    for (const props of [EVERY_OPTION, { runTimeout: Duration.hours(2) }]) {
+      const { definition } = definitionAndInput(synth(props));
+      const { isValid, errorsText } = aslValidator(definition);
+      expect(errorsText('\n')).toBe('');
+      expect(isValid).toBe(true);
+    }
+  });
+
+  test('one state machine per stack; with every option on, each further task adds at most 22 resources (here: the same 18 as without)', () => {
+    const count = (n: number) => Object.keys(synth(EVERY_OPTION, n).toJSON().Resources).length;
+    const one = count(1);
+    const perTask = count(2) - one;
+    expect(perTask).toBeLessThanOrEqual(22);
+    expect(perTask).toBe(18);
+    synth(EVERY_OPTION, 2).resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+  });
+
+  test('the schedule starts an execution with the task\'s parameters; least privilege on the state machine role', () => {
+    const t = synth(EVERY_OPTION);
+    const { input } = definitionAndInput(t);
+    expect(input.run).toMatchObject({
+      family: 'nightly0',
+      concurrencyPolicy: 'FORBID',
+      timeoutSeconds: 3600,
+      capacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+      options: { retryAttempts: 2, usesSpot: true, spotFallback: true, oomMemorySizes: [1024], memoryMiB: 512, cpu: 256 },
+    });
+    expect(input.config).toMatchObject({ appContainer: 'app', family: 'nightly0' });
+    const policies = JSON.stringify(resolveCfn(t.findResources('AWS::IAM::Policy')));
+    expect(policies).toContain('task-definition/nightly0:*');
+    expect(policies).toContain('"iam:PassedToService":"ecs-tasks.amazonaws.com"');
+    expect(policies).toContain('"ecs:ListTasks"');
+    expect(policies).not.toMatch(/"Action":"ecs:RunTask","Resource":"\*"/);
+  });
+});
+
+describe('runs executed by the real state machine definition', () => {
+  const { definition, input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { attempts: 2 } }));
+
+  test('a run that succeeds at once: one RunTask on the strategy, startedBy cfm-…, one report, SUCCEEDED', async () => {
+    const ecsFake = new FakeEcs([async () => task()]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks).toHaveLength(1);
+    expect(ecsFake.runTasks[0].CapacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
+    expect(ecsFake.runTasks[0].LaunchType).toBeUndefined();
+    expect(ecsFake.runTasks[0].StartedBy).toMatch(/^cfm-[0-9a-f]{32}$/);
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+    expect(run.attempts).toHaveLength(1);
+  });
+
+  test('RunTask failures[] (Spot capacity, AmazonECS.Unknown) → retried at once on FARGATE: "attempt 2 of 5: FARGATE_SPOT had no capacity, ran on FARGATE"', async () => {
+    const ecsFake = new FakeEcs([
+      async () => { throw ecsError('AmazonECS.Unknown', `Failures: [{Reason: ${CAPACITY}}]`); },
+      async () => task(),
+    ]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks).toHaveLength(2);
+    expect(ecsFake.runTasks[1].LaunchType).toBe('FARGATE');
+    expect(ecsFake.runTasks[1].CapacityProviderStrategy).toBeUndefined();
+    expect(ecsFake.runTasks[1].StartedBy).not.toBe(ecsFake.runTasks[0].StartedBy);
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+    // 1 + 2 retries + the Spot fallback + 1 OOM size
+    expect(run.outcome.summary).toBe('attempt 2 of 5: FARGATE_SPOT had no capacity, ran on FARGATE');
+  });
+
+  test('a Spot interruption before the app finished (exit 0 on SIGTERM) → retried on FARGATE', async () => {
+    const ecsFake = new FakeEcs([
+      async () => task((t) => { t.StopCode = 'SpotInterruption'; t.StoppedReason = 'Your Spot Task was interrupted.'; }),
+      async () => task(),
+    ]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks.map((p) => p.LaunchType ?? 'strategy')).toEqual(['strategy', 'FARGATE']);
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+    expect(run.outcome.summary).toMatch(/FARGATE_SPOT interrupted it, ran on FARGATE/);
+  });
+
+  test('TaskFailedToStart (States.TaskFailed, cause: the task) → retried with backoff until the attempts run out; the final outcome FAILED_TO_START', async () => {
+    const failed = () => async () => {
+      throw ecsError('States.TaskFailed', JSON.stringify(task((t) => {
+        t.StopCode = 'TaskFailedToStart'; t.StoppedReason = 'CannotPullContainerError: pull image manifest has been retried 5 time(s)';
+        delete t.StartedAt; t.Containers[0].ExitCode = undefined;
+      })));
+    };
+    const ecsFake = new FakeEcs([failed(), failed(), failed(), failed()]);
+    const onFargate = definitionAndInput(synth({ runRetry: { attempts: 2 }, oomRetry: { maxMemoryMiB: 1024 } }));
+    const { run, report } = await execute(onFargate.definition, onFargate.input, ecsFake);
+    expect(ecsFake.runTasks.map((p) => p.LaunchType)).toEqual(['FARGATE', 'FARGATE', 'FARGATE']);
+    expect(ecsFake.runTasks).toHaveLength(3); // 1 + retryAttempts 2
+    expect(run.outcome.kind).toBe('FAILED_TO_START');
+    expect(run.attempts.map((a) => a.result)).toEqual(['START', 'START', 'START']);
+    expect(report.runOutcome.maxAttempts).toBe(4);
+  });
+
+  test('an app OOM → one retry with the next Fargate memory size (task override; the app has no hard limit): "OOM at 512 MiB, succeeded at 1024 MiB: set memoryLimitMiB to 1024"', async () => {
+    const ecsFake = new FakeEcs([
+      async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 137; t.Containers[0].Reason = 'OutOfMemoryError: Container killed due to memory usage'; }))); },
+      async () => task(),
+    ]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks[0].Overrides).toEqual({});
+    expect(ecsFake.runTasks[1].Overrides).toEqual({ Memory: '1024' });
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+    expect(run.outcome.summary).toMatch(/^OOM at 512 MiB, succeeded at 1024 MiB: set memoryLimitMiB to 1024/);
+  });
+
+  test('a run past its timeout → States.Timeout, the task is found by its startedBy and stopped with a reason: "timed out after …, stopped"', async () => {
+    const ecsFake = new FakeEcs([() => new Promise(() => {})]);
+    // The synthesized input with a 1-second timeout, so that the test does not wait an hour.
+    const short = { ...input, run: { ...input.run, timeoutSeconds: 1, options: { ...input.run.options, timeoutSeconds: 1 } } };
+    const { run } = await execute(definition, short, ecsFake);
+    expect(ecsFake.listed[0].StartedBy).toBe(ecsFake.runTasks[0].StartedBy);
+    expect(ecsFake.stopped).toHaveLength(1);
+    expect(ecsFake.stopped[0].Reason).toBe('Run timed out after 1 s (runTimeout): stopped by cdk-fargate-monitor');
+    expect(run.outcome.kind).toBe('TIMED_OUT');
+    expect(run.outcome.summary).toBe('timed out after 1 s, stopped');
+  }, 20_000);
+
+  test('an app failure is final without onAppFailure: one attempt, FAILED', async () => {
+    const ecsFake = new FakeEcs([async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 2; }))); }]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks).toHaveLength(1);
+    expect(run.outcome.kind).toBe('FAILED');
+  });
+});
+
+describe('concurrency policy', () => {
+  test('FORBID with the previous run still running: nothing started, reported as skipped with that run\'s start time', async () => {
+    const { definition, input } = definitionAndInput(synth(EVERY_OPTION));
+    const ecsFake = new FakeEcs([], ['arn:aws:ecs:eu-central-1:111111111111:task/batch/prev']);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.listed[0]).toMatchObject({ Family: 'nightly0', DesiredStatus: 'RUNNING' });
+    expect(ecsFake.runTasks).toHaveLength(0);
+    expect(run.outcome.kind).toBe('SKIPPED');
+    expect(run.outcome.summary).toBe('skipped: the 02:00 run was still running (concurrencyPolicy FORBID)');
+  });
+
+  test('FORBID with nothing running starts the run', async () => {
+    const { definition, input } = definitionAndInput(synth(EVERY_OPTION));
+    const ecsFake = new FakeEcs([async () => task()], []);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks).toHaveLength(1);
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+  });
+
+  test('REPLACE stops the previous run with a reason, then starts', async () => {
+    const { definition, input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.REPLACE }));
+    const ecsFake = new FakeEcs([async () => task()], ['arn:aws:ecs:eu-central-1:111111111111:task/batch/prev']);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.stopped).toEqual([{ Cluster: input.run.cluster, Task: 'arn:aws:ecs:eu-central-1:111111111111:task/batch/prev', Reason: expect.stringMatching(/concurrencyPolicy REPLACE/) }]);
+    expect(ecsFake.runTasks).toHaveLength(1);
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+  });
+});
+
+describe('what the earlier tests left open', () => {
+  test('onAppFailure retries a non-zero app exit (with backoff) and the run succeeds on the retry', async () => {
+    const { definition, input } = definitionAndInput(synth({ runRetry: { attempts: 1, onAppFailure: true } }));
+    const ecsFake = new FakeEcs([
+      async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 3; }))); },
+      async () => task(),
+    ]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks).toHaveLength(2);
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+    expect(run.attempts).toHaveLength(2);
+  });
+
+  test('an OOM of an app with its own hard limit: the task and the app container grow together, keeping the agent\'s room', async () => {
+    const { definition, input } = definitionAndInput(synth({
+      cpu: 256, memoryLimitMiB: 512, container: { image: img, memoryLimitMiB: 448 }, oomRetry: { maxMemoryMiB: 2048 },
+    }));
+    const ecsFake = new FakeEcs([
+      async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 137; t.Containers[0].Reason = 'OutOfMemoryError: Container killed due to memory usage'; }))); },
+      async () => task(),
+    ]);
+    const { run } = await execute(definition, input, ecsFake);
+    expect(ecsFake.runTasks[1].Overrides).toEqual({ Memory: '1024', ContainerOverrides: [{ Name: 'app', Memory: 960 }] });
+    expect(run.outcome.kind).toBe('SUCCEEDED');
+  });
+
+  test('bad reliable-run props fail at synth naming the prop', () => {
+    const cases: Array<[Partial<MonitoredScheduledTaskProps>, RegExp]> = [
+      [{ runRetry: { attempts: 11 } }, /runRetry.attempts must be a whole number from 0 to 10, got 11/],
+      [{ runRetry: { backoffRate: 0.5 } }, /runRetry.backoffRate must be from 1 to 10, got 0.5/],
+      [{ runRetry: { backoff: Duration.minutes(5), maxBackoff: Duration.minutes(1) } }, /runRetry.maxBackoff \(60 s\) must be at least runRetry.backoff \(300 s\)/],
+      [{ runRetry: { spotFallback: true } }, /runRetry.spotFallback is true but capacityProviderStrategies does not use FARGATE_SPOT/],
+      [{ runTimeout: Duration.minutes(30), maxRunDuration: Duration.hours(1) }, /runTimeout \(30 minutes\) is shorter than maxRunDuration \(1 hour\)/],
+      [{ cpu: 256, memoryLimitMiB: 512, oomRetry: { maxMemoryMiB: 4096 } }, /oomRetry.maxMemoryMiB 4096 is not a valid Fargate memory size for cpu 256/],
+      [{ cpu: 256, memoryLimitMiB: 1024, oomRetry: { maxMemoryMiB: 512 } }, /oomRetry.maxMemoryMiB \(512\) must be above memoryLimitMiB \(1024\)/],
+    ];
+    for (const [props, message] of cases) expect(() => synth(props)).toThrow(message);
+  });
+
+  test('with none of the reliable-run props, no state machine: the schedule runs the task directly', () => {
+    const t = synth();
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 0);
+    const target = (Object.values(t.findResources('AWS::Scheduler::Schedule'))[0] as any).Properties.Target;
+    expect(target.EcsParameters).toBeDefined();
+  });
+});
+
+describe('the state machine is explicit and watched', () => {
+  test('the default one has default settings and an executions-failed alarm (per stack, not per task)', () => {
+    const t = synth(EVERY_OPTION, 2);
+    const alarms = Object.entries(t.findResources('AWS::CloudWatch::Alarm')).filter(([id]) => id.startsWith('FargateMonitorReliableRuns'));
+    expect(alarms.map(([, a]) => [(a as any).Properties.MetricName, (a as any).Properties.Threshold, (a as any).Properties.Period])).toEqual([['ExecutionsFailed', 1, 300]]);
+    const logs = Object.entries(t.findResources('AWS::Logs::LogGroup')).filter(([id]) => id.startsWith('FargateMonitorReliableRuns'));
+    expect(logs.map(([, l]) => (l as any).Properties.RetentionInDays)).toEqual([30]);
+  });
+
+  test('one you create carries your log settings and alarm actions, and the tasks given it use it', () => {
+    const stack = newStack();
+    const cluster = new ecs.Cluster(stack, 'Cluster', { vpc: new ec2.Vpc(stack, 'Vpc') });
+    const page = { bind: () => ({ alarmActionArn: 'arn:aws:sns:eu-central-1:111111111111:page' }) };
+    const mine = new ReliableRunStateMachine(stack, 'Runs', { logRetention: logs.RetentionDays.ONE_YEAR, alarmActions: [page] });
+    const job = new MonitoredScheduledTask(stack, 'Job', {
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)), container: { image: img }, cluster,
+      runTimeout: Duration.hours(2), reliableRunStateMachine: mine,
+    });
+    expect(job.reliableRuns).toBe(mine);
+    const t = Template.fromStack(stack);
+    t.resourceCountIs('AWS::StepFunctions::StateMachine', 1);
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 365 });
+    t.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'ExecutionsFailed', AlarmActions: ['arn:aws:sns:eu-central-1:111111111111:page'] });
+    expect(() => new MonitoredScheduledTask(stack, 'Plain', {
+      schedule: scheduler.ScheduleExpression.rate(Duration.hours(1)), container: { image: img }, cluster, reliableRunStateMachine: mine,
+    })).toThrow(/reliableRunStateMachine is given but none of runRetry, runTimeout, oomRetry or a concurrencyPolicy other than ALLOW is/);
+  });
+});
