@@ -26,7 +26,8 @@ export enum ConcurrencyPolicy {
   FORBID = 'FORBID',
   /**
    * Stop the running task(s) of the family (StopTask with a reason; each is then reported as interrupted), then start
-   * this run.
+   * this run at once: it does not wait for the stopped tasks to exit, so they overlap for as long as their containers
+   * take to stop (the agent's 10 s, then the app's `stopTimeout`, default 30 s).
    */
   REPLACE = 'REPLACE',
 }
