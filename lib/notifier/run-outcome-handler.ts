@@ -1,4 +1,4 @@
-import { Duration, Lazy, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { Duration, Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { RunOutcomeFunction } from './run-outcome-function';
 import { AlarmFactory, countAlarmDefinition } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
+import { stackDefault } from '../shared/stack-default';
 
 /** Construct id of the stack's default handler, directly under the stack. */
 const DEFAULT_HANDLER_ID = 'FargateMonitorRunOutcomeHandler';
@@ -122,12 +123,8 @@ export class RunOutcomeHandler extends Construct {
    * with default settings on first use. Settings never come from the caller.
    */
   public static of(scope: Construct): RunOutcomeHandler {
-    const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(DEFAULT_HANDLER_ID);
-    if (existing && !(existing instanceof RunOutcomeHandler)) {
-      throw new Error(`construct id ${DEFAULT_HANDLER_ID} under stack ${stack.node.path} is taken by another construct`);
-    }
-    return existing ?? new RunOutcomeHandler(stack, DEFAULT_HANDLER_ID);
+    return stackDefault(scope, DEFAULT_HANDLER_ID, (c): c is RunOutcomeHandler => c instanceof RunOutcomeHandler,
+      (stack, id) => new RunOutcomeHandler(stack, id));
   }
 
   /** The Lambda function. */

@@ -7,9 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
+import { flattenForNag, reliableRunDefinition } from './reliable-run-definition';
 import { AlarmFactory, countAlarmDefinition } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
-import { flattenForNag, reliableRunDefinition } from './reliable-run-definition';
+import { stackDefault } from '../shared/stack-default';
 
 /**
  * What a scheduled run does while the previous run of the same task definition family is still running (as
@@ -149,12 +150,8 @@ export class ReliableRunStateMachine extends Construct {
    * `FargateMonitorReliableRuns` directly under the stack). Settings never come from the caller.
    */
   public static of(scope: Construct): ReliableRunStateMachine {
-    const stack = Stack.of(scope);
-    const existing = stack.node.tryFindChild(STATE_MACHINE_ID);
-    if (existing && !(existing instanceof ReliableRunStateMachine)) {
-      throw new Error(`construct id ${STATE_MACHINE_ID} under stack ${stack.node.path} is taken by another construct`);
-    }
-    return existing ?? new ReliableRunStateMachine(stack, STATE_MACHINE_ID);
+    return stackDefault(scope, STATE_MACHINE_ID, (c): c is ReliableRunStateMachine => c instanceof ReliableRunStateMachine,
+      (stack, id) => new ReliableRunStateMachine(stack, id));
   }
 
   /** The state machine. */
