@@ -79,7 +79,7 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
     return { result: 'attempt' };
   }
   const outcome = judge(detail, cfg.appContainer);
-  return judgeAndPost(detail.taskArn!, detail, outcome, cfg, started, deadline, (c, o) => publishMetrics(c, o));
+  return judgeAndPost(detail.taskArn!, detail, outcome, cfg, started, deadline);
 }
 
 /** The end of a reliable run, reported once by the state machine: counted, logged and posted once per execution. */
@@ -96,11 +96,15 @@ async function handleRun(input: HandlerInput, started: number, deadline: number)
   }
   const j = judgeRun(run, cfg!);
   return judgeAndPost(run.executionArn, j.detail, j.outcome, cfg!, started, deadline,
-    (c, o) => publishRunMetrics(c, o, j.attempts.length), { executionArn: run.executionArn, attempts: j.attempts.length }, j.attemptLines);
+    { attempts: j.attempts.length, record: { executionArn: run.executionArn, attempts: j.attempts.length }, attemptLines: j.attemptLines });
 }
 
+/**
+ * Claims `key` (a task ARN, or a reliable run's execution ARN), then publishes the run metrics, logs the RUN_OUTCOME
+ * line and posts the message, each once. `run`: a reliable run's attempts, extra RUN_OUTCOME fields and attempt lines.
+ */
 async function judgeAndPost(key: string, detail: TaskStateDetail, outcome: Outcome, cfg: RunOutcomeConfig, started: number, deadline: number,
-  publish: (cfg: RunOutcomeConfig, outcome: Outcome) => Promise<void>, extraRecord: object = {}, attemptLines?: string[]) {
+  run: { attempts?: number; record?: object; attemptLines?: string[] } = {}) {
   const token = `${started}-${Math.random().toString(36).slice(2)}`;
   const claimed = await claim(key, token);
   if (!claimed) {
@@ -111,7 +115,7 @@ async function judgeAndPost(key: string, detail: TaskStateDetail, outcome: Outco
   let { metricsPublished, outcomeLogged } = claimed;
   try {
     if (!metricsPublished) {
-      await publish(cfg, outcome);
+      await publishRunMetrics(cfg, outcome, run.attempts);
       metricsPublished = true;
     }
     const wantSlack = cfg.failureWebhookSecretArn && cfg.successWebhookSecretArn
@@ -122,12 +126,12 @@ async function judgeAndPost(key: string, detail: TaskStateDetail, outcome: Outco
       ? await readReport(cfg, detail, Math.min(deadline - 30_000, Date.now() + REPORT_WAIT_MS))
       : { report: undefined, note: undefined };
     if (!outcomeLogged) {
-      console.log(JSON.stringify({ ...runOutcomeRecord(detail, outcome, cfg, report), ...extraRecord }));
+      console.log(JSON.stringify({ ...runOutcomeRecord(detail, outcome, cfg, report), ...run.record }));
       outcomeLogged = true;
     }
     let posted = 'no-slack';
     if (wantSlack) {
-      const message = buildMessage(detail, outcome, cfg, report, note, attemptLines);
+      const message = buildMessage(detail, outcome, cfg, report, note, run.attemptLines);
       const secretArn = outcome.kind === 'SUCCEEDED' ? cfg.successWebhookSecretArn! : cfg.failureWebhookSecretArn!;
       posted = await postToSlack(await webhookUrl(secretArn), message, deadline);
     }
@@ -231,22 +235,14 @@ async function release(taskArn: string, token: string, metricsPublished: boolean
 
 // ---- our own run metrics ----
 
-async function publishMetrics(cfg: RunOutcomeConfig, outcome: Outcome): Promise<void> {
-  const Dimensions = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: cfg.family }];
-  const failed = outcome.kind === 'FAILED' || outcome.kind === 'FAILED_TO_START';
-  const datum = (MetricName: string, Value: number) => ({ MetricName, Value, Unit: StandardUnit.Count, Dimensions, Timestamp: new Date() });
-  await cloudwatch.send(new PutMetricDataCommand({
-    Namespace: cfg.namespace,
-    MetricData: [datum('Runs', 1), datum('FailedRuns', failed ? 1 : 0), datum('InterruptedRuns', outcome.kind === 'INTERRUPTED' ? 1 : 0)],
-  }));
-}
-
 /**
- * The metrics of a reliable run, once per run: `Runs` (not for a skipped run: nothing ran), `FailedRuns` (the final
- * outcome failed, failed to start or timed out: an attempt a retry repaired does not count), `InterruptedRuns`,
- * `TimedOutRuns`, `SkippedRuns` and `Attempts` (tasks started for the run).
+ * The run metrics, once per task stop (or, for a reliable run, once per run): `Runs` (not for a skipped run: nothing
+ * ran), `FailedRuns` (failed, failed to start or timed out; for a reliable run the final outcome only, so an attempt
+ * a retry repaired does not count), `InterruptedRuns`; and for a reliable run (`attempts` given) `TimedOutRuns`,
+ * `SkippedRuns` and `Attempts` (tasks started for the run), which a plain task would pay for as custom metrics
+ * without ever using.
  */
-async function publishRunMetrics(cfg: RunOutcomeConfig, outcome: Outcome, attempts: number): Promise<void> {
+async function publishRunMetrics(cfg: RunOutcomeConfig, outcome: Outcome, attempts?: number): Promise<void> {
   const Dimensions = [{ Name: 'ClusterName', Value: cfg.clusterName }, { Name: 'TaskDefinitionFamily', Value: cfg.family }];
   const k = outcome.kind;
   const datum = (MetricName: string, Value: number) => ({ MetricName, Value, Unit: StandardUnit.Count, Dimensions, Timestamp: new Date() });
@@ -256,9 +252,11 @@ async function publishRunMetrics(cfg: RunOutcomeConfig, outcome: Outcome, attemp
       ...k === 'SKIPPED' ? [] : [datum('Runs', 1)],
       datum('FailedRuns', k === 'FAILED' || k === 'FAILED_TO_START' || k === 'TIMED_OUT' ? 1 : 0),
       datum('InterruptedRuns', k === 'INTERRUPTED' ? 1 : 0),
-      datum('TimedOutRuns', k === 'TIMED_OUT' ? 1 : 0),
-      datum('SkippedRuns', k === 'SKIPPED' ? 1 : 0),
-      datum('Attempts', attempts),
+      ...attempts === undefined ? [] : [
+        datum('TimedOutRuns', k === 'TIMED_OUT' ? 1 : 0),
+        datum('SkippedRuns', k === 'SKIPPED' ? 1 : 0),
+        datum('Attempts', attempts),
+      ],
     ],
   }));
 }
