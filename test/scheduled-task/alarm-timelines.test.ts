@@ -63,9 +63,21 @@ function todaysMissedRunAlarm(alarm: any): any {
 
 interface Run { readonly stoppedAt: number; readonly failed?: boolean; readonly publishDelay?: number }
 
-/** Runs, FailedRuns as the run-outcome handler publishes them: one datum per stop, timestamped at the stop. */
+/**
+ * Runs, FailedRuns as the run-outcome handler publishes them: one datum per stop, `publishDelay` after the stop,
+ * timestamped when it is published (the handler sets no Timestamp: see TaskRunEvents).
+ */
 function runMetrics(runs: Run[]): Record<string, RawDatapoint[]> {
-  const at = (r: Run, value: number): RawDatapoint => ({ timestamp: r.stoppedAt, value, publishedAt: r.stoppedAt + (r.publishDelay ?? 20 * SEC) });
+  return datums(runs, (r) => r.stoppedAt + (r.publishDelay ?? 20 * SEC));
+}
+
+/** The same, but back-dated to the task's `stoppedAt`: what the handler does NOT do, and why (the tests below). */
+function backdatedRunMetrics(runs: Run[]): Record<string, RawDatapoint[]> {
+  return datums(runs, (r) => r.stoppedAt);
+}
+
+function datums(runs: Run[], timestampOf: (r: Run) => number): Record<string, RawDatapoint[]> {
+  const at = (r: Run, value: number): RawDatapoint => ({ timestamp: timestampOf(r), value, publishedAt: r.stoppedAt + (r.publishDelay ?? 20 * SEC) });
   return { Runs: runs.map((r) => at(r, 1)), FailedRuns: runs.map((r) => at(r, r.failed ? 1 : 0)) };
 }
 
@@ -228,16 +240,25 @@ describe('failed-run alarm', () => {
     expect(t).toHaveLength(2);
   });
 
-  test.each([1, 2, 3, 5])('a datum published up to a minute after its timestamp (stoppedAt) is still seen (%i extra periods)', (extraPeriods) => {
+  test.each([0, 1, 2, 5])('stamped at publish time, as the handler does, a failure alarms at the first evaluation after its publication, however late (%i extra periods)',
+    (extraPeriods) => {
+      for (const publishDelay of [5 * SEC, 45 * SEC, 3 * MIN, 2 * HOUR]) {
+        const evals = new AlarmModel(alarm, { extraPeriods }).run(runMetrics([{ stoppedAt: stop, failed: true, publishDelay }]), T0, stop + 3 * HOUR);
+        expect({ publishDelay, alarmAt: firstIn(evals, 'ALARM')?.time }).toEqual({ publishDelay, alarmAt: Math.ceil((stop + publishDelay) / MIN) * MIN });
+      }
+    });
+
+  test.each([1, 2, 3, 5])('back-dated to stoppedAt (not what the handler does), a datum published up to a minute late is still seen (%i extra periods)', (extraPeriods) => {
     for (const publishDelay of [5 * SEC, 29 * SEC, 30 * SEC, 45 * SEC, 60 * SEC]) {
-      const evals = new AlarmModel(alarm, { extraPeriods }).run(runMetrics([{ stoppedAt: stop, failed: true, publishDelay }]), T0, stop + HOUR);
+      const backdated = backdatedRunMetrics([{ stoppedAt: stop, failed: true, publishDelay }]);
+      const evals = new AlarmModel(alarm, { extraPeriods }).run(backdated, T0, stop + HOUR);
       expect({ publishDelay, alarmAt: firstIn(evals, 'ALARM')?.time }).toEqual({ publishDelay, alarmAt: Math.ceil((stop + publishDelay) / MIN) * MIN });
     }
   });
 
-  test('later than that it is seen only through the unpublished evaluation range: with none, a datum 31 s late is lost', () => {
+  test('back-dated and later than that, it is seen only through the unpublished evaluation range: with none, a datum 31 s late is lost (why the handler stamps at publish time)', () => {
     const seen = (extraPeriods: number, publishDelay: number) => firstIn(new AlarmModel(alarm, { extraPeriods })
-      .run(runMetrics([{ stoppedAt: stop, failed: true, publishDelay }]), T0, stop + HOUR), 'ALARM') !== undefined;
+      .run(backdatedRunMetrics([{ stoppedAt: stop, failed: true, publishDelay }]), T0, stop + HOUR), 'ALARM') !== undefined;
     expect(seen(0, 29 * SEC)).toBe(true); // published 10:00:59, evaluated at 10:01:00 over [10:00, 10:01)
     expect(seen(0, 31 * SEC)).toBe(false); // published 10:01:01: the minute it belongs to has slid out
     expect(seen(2, 150 * SEC)).toBe(true); // AWS's example range: up to 2.5 minutes here
