@@ -105,17 +105,18 @@ export const MISSED_RUN_FIXED_FIELDS: Partial<Record<OverridableField, string>> 
 /**
  * Derives the missed-run window of a schedule: the longest gap between consecutive fire times (in the schedule's
  * time zone, with EventBridge Scheduler's daylight-saving rules), plus `maxRunDuration`, plus the schedule's flexible
- * time window (a run may start that much later), plus a start margin of {@link START_MARGIN_SECONDS}, rounded up to
- * what CloudWatch can evaluate.
+ * time window (a run may start that much later), plus `retryAllowance` (retries make a run end later), plus a start
+ * margin of {@link START_MARGIN_SECONDS}, rounded up to what CloudWatch can evaluate.
  *
  * No window for a one-time `at()` schedule, a `cron()` with a year restriction (it ends), a cron feature this
  * enumerator does not support, or a window beyond 7 days: the result then carries the reason.
  */
 export function deriveMissedRunWindow(schedule: scheduler.ScheduleExpression, maxRunDuration: Duration,
-  flexibleWindow?: Duration): MissedRunWindowResult {
+  flexibleWindow?: Duration, retryAllowance?: Duration): MissedRunWindowResult {
   const expr = schedule.expressionString;
   const flexible = flexibleWindow?.toSeconds() ?? 0;
-  const extra = maxRunDuration.toSeconds() + flexible + START_MARGIN_SECONDS;
+  const retries = retryAllowance?.toSeconds() ?? 0;
+  const extra = maxRunDuration.toSeconds() + flexible + retries + START_MARGIN_SECONDS;
   let gap: number;
   let derivedFrom: string;
   if (/^at\(/.test(expr)) return { reason: `${expr} is a one-time schedule: there is no next run to miss` };
@@ -136,7 +137,8 @@ export function deriveMissedRunWindow(schedule: scheduler.ScheduleExpression, ma
     derivedFrom = `${expr} in ${tz}: longest gap between runs ${formatSeconds(gap)}`;
   }
   const evaluation = evaluationFor(gap + extra);
-  const plus = `plus maxRunDuration${flexible > 0 ? `, the ${formatSeconds(flexible)} flexible time window` : ''} and a ${START_MARGIN_SECONDS / 60}-minute start margin`;
+  const plus = `plus maxRunDuration${flexible > 0 ? `, the ${formatSeconds(flexible)} flexible time window` : ''}` +
+    `${retries > 0 ? `, ${formatSeconds(retries)} for retries` : ''} and a ${START_MARGIN_SECONDS / 60}-minute start margin`;
   if (typeof evaluation === 'string') return { reason: `${derivedFrom}, ${plus}: ${evaluation}` };
   return { evaluation, derivedFrom };
 }

@@ -9,7 +9,6 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConcurrencyPolicy, OomRetryOptions, ReliableRunStateMachine, RunRetryOptions } from './reliable-run';
-import { flattenForNag } from './reliable-run-definition';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
@@ -20,6 +19,7 @@ import { FARGATE_SIZES } from '../shared/fargate-sizes';
 import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
 import { MonitoredFargateBase } from '../shared/monitored-fargate-base';
 import { MonitoredFargateOptions } from '../shared/monitored-fargate-options';
+import { acknowledgeWildcardResources } from '../shared/nag';
 import { TaskDashboard } from '../shared/task-dashboard';
 
 /**
@@ -243,6 +243,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
     });
 
     const reliable = isReliable(props);
+    const options = reliable ? reliableRunOptions(props, this.appContainerName, this.taskDefinition.cpu, this.taskDefinition.memoryMiB) : undefined;
     if (!reliable && props.reliableRunStateMachine) {
       throw new Error('reliableRunStateMachine is given but none of runRetry, runTimeout, oomRetry or a concurrencyPolicy other than ALLOW is: the runs would not use it');
     }
@@ -287,8 +288,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       slackNotifications: props.slackNotifications,
     });
 
-    if (reliable) {
-      const options = reliableRunOptions(props, this.appContainerName);
+    if (options) {
       this.reliableRuns = props.reliableRunStateMachine ?? ReliableRunStateMachine.of(this);
       this.reliableRuns.grantTask(this.cluster, this.taskDefinition, this.runEvents.handler.function, !!(props.propagateTags || props.tags));
       const strategies = props.capacityProviderStrategies;
@@ -339,6 +339,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       deadLetterQueue: this.deadLetterQueue,
       memoryContainerName: c.memoryLimitMiB !== undefined ? this.appContainerName : undefined,
       scheduleTimeWindow: props.timeWindow,
+      retryAllowance: options ? retryAllowance(options, props.maxRunDuration ?? Duration.hours(1)) : undefined,
     });
 
     if (props.createDashboard ?? true) {
@@ -404,13 +405,21 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
     const role = stack.node.tryFindChild(`SchedulerRoleForTarget-${createHash('md5').update(clusterArn).digest('hex').slice(0, 6)}`);
     if (!role) throw new Error('cdk-fargate-monitor: the scheduler role of aws-scheduler-targets was not found under its id (has aws-cdk-lib changed it?)');
     const arn = `arn:${stack.partition}:ecs:${this.cluster.env.region}:${this.taskDefinition.env.account}:task/${this.cluster.clusterName}/*`;
-    // Validations.acknowledge refuses ids containing '::' beyond the prefix, and this finding's resource holds
-    // <AWS::Partition>: record the acknowledgment in the same metadata entry acknowledge() writes, which cdk-nag reads.
-    role.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
-      [`AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(arn))}]`]:
-        'ecs:TagResource on the tasks EventBridge Scheduler starts in this cluster (propagateTags/tags): task ids are not known in advance.',
-    });
+    acknowledgeWildcardResources(role, [[arn,
+      'ecs:TagResource on the tasks EventBridge Scheduler starts in this cluster (propagateTags/tags): task ids are not known in advance.']]);
   }
+}
+
+/**
+ * How much later than one attempt a reliable run may end: its extra attempts (the retries, the Spot fallback, one per
+ * bigger OOM size), each up to `runTimeout` (else `maxRunDuration`), plus the backoff waits between the retries.
+ */
+function retryAllowance(o: ReturnType<typeof reliableRunOptions>, maxRunDuration: Duration): Duration {
+  const perAttempt = o.timeoutSeconds ?? maxRunDuration.toSeconds();
+  let waits = 0;
+  for (let i = 0; i < o.retryAttempts; i++) waits += Math.min(o.backoffSeconds * o.backoffRate ** i, o.maxBackoffSeconds);
+  const extraAttempts = o.retryAttempts + (o.spotFallback ? 1 : 0) + o.oomMemorySizes.length;
+  return Duration.seconds(Math.ceil(extraAttempts * perAttempt + waits));
 }
 
 /** TimeoutSeconds of an attempt without `runTimeout`: 365 days, the longest a Standard execution may run. */
@@ -433,10 +442,8 @@ const wholeSeconds = (d: Duration, name: string): number => {
  * The reliable-run options of a task (the execution input's `run.options`), checked; each message names the prop.
  * Internal.
  */
-function reliableRunOptions(props: MonitoredScheduledTaskProps, appContainer: string) {
+function reliableRunOptions(props: MonitoredScheduledTaskProps, appContainer: string, cpu: number, memory: number) {
   const r = props.runRetry ?? {};
-  const cpu = props.cpu ?? 256;
-  const memory = props.memoryLimitMiB ?? 512;
   const attempts = r.attempts ?? (props.runRetry ? 2 : 0);
   if (!Number.isInteger(attempts) || attempts < 0 || attempts > 10) throw new Error(`runRetry.attempts must be a whole number from 0 to 10, got ${attempts}`);
   const backoff = wholeSeconds(r.backoff ?? Duration.seconds(30), 'runRetry.backoff');

@@ -195,12 +195,3 @@ export function reliableRunDefinition(): any {
     },
   };
 }
-
-/** A resolved CloudFormation value as cdk-nag writes it in finding ids: `{Ref: X}` as `<X>`, joins concatenated. */
-export function flattenForNag(node: any): string {
-  if (typeof node === 'string') return node.replace(/\$\{/g, '<').replace(/}/g, '>');
-  if (node && node['Fn::Join']) return (node['Fn::Join'][1] as any[]).map(flattenForNag).join(node['Fn::Join'][0]);
-  if (node && node['Fn::GetAtt']) return `<${flattenForNag(node['Fn::GetAtt'][0])}.${flattenForNag(node['Fn::GetAtt'][1])}>`;
-  if (node && node.Ref) return `<${flattenForNag(node.Ref)}>`;
-  return JSON.stringify(node);
-}

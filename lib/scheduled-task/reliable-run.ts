@@ -7,9 +7,10 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
-import { flattenForNag, reliableRunDefinition } from './reliable-run-definition';
+import { reliableRunDefinition } from './reliable-run-definition';
 import { AlarmFactory, countAlarmDefinition } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
+import { acknowledgeWildcardResources } from '../shared/nag';
 import { stackDefault } from '../shared/stack-default';
 
 /**
@@ -243,14 +244,11 @@ export class ReliableRunStateMachine extends Construct {
         resources: [`arn:${stack.partition}:events:${region}:${account}:rule/StepFunctionsGetEventsForECSTaskRule`],
       }));
     }
-    // Validations.acknowledge refuses ids with '::' beyond the prefix, and these findings hold <AWS::Partition>: the
-    // same metadata entry acknowledge() writes, which cdk-nag reads (as MonitoredScheduledTask does for TagResource).
-    this.role.node.addMetadata(Validations.ACKNOWLEDGED_RULES_METADATA_KEY, {
-      [`AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(`arn:${stack.partition}:ecs:${region}:${account}:task-definition/${taskDefinition.family}:*`))}]`]:
-        'RunTask of any revision of this task definition family (the schedule passes the current revision), with an ecs:cluster condition.',
-      [`AwsSolutions-IAM5[Resource::${flattenForNag(stack.resolve(taskArns))}]`]:
-        'StopTask/DescribeTasks/TagResource on the tasks of this cluster: the ids of the tasks a run starts are not known in advance.',
-    });
+    acknowledgeWildcardResources(this.role, [
+      [`arn:${stack.partition}:ecs:${region}:${account}:task-definition/${taskDefinition.family}:*`,
+        'RunTask of any revision of this task definition family (the schedule passes the current revision), with an ecs:cluster condition.'],
+      [taskArns, 'StopTask/DescribeTasks/TagResource on the tasks of this cluster: the ids of the tasks a run starts are not known in advance.'],
+    ]);
   }
 
   /** Executions that failed (the state machine itself failed: a run may not have been reported). */

@@ -75,7 +75,7 @@ export interface ScheduledTaskAlarmOptions {
    *
    * @default - derived from `schedule`: the longest gap between consecutive fire times (for `cron()`, enumerated
    * over two years in the schedule's time zone, daylight-saving changes included) plus `maxRunDuration` plus the
-   * schedule's flexible time window plus a 10-minute start margin, rounded up to whole minutes (≤ 1 day) or hours. When that exceeds 7 days, or the
+   * schedule's flexible time window plus, for reliable runs, the time retries may add, plus a 10-minute start margin, rounded up to whole minutes (≤ 1 day) or hours. When that exceeds 7 days, or the
    * schedule is a one-time `at()`, or a `cron()` with a year restriction or a feature the enumerator does not
    * support, no missed-run alarm is created and a synth warning says why.
    */
@@ -116,6 +116,15 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions, Ala
    * @default - no flexible time window
    */
   readonly scheduleTimeWindow?: scheduler.TimeWindow;
+
+  /**
+   * How much later than one attempt a run may end because it is retried (reliable runs: the extra attempts, each up to
+   * `runTimeout` or `maxRunDuration`, plus the backoff between them): the derived missed-run window grows by that much,
+   * so a run a retry repaired does not also page as missed.
+   *
+   * @default - no retries
+   */
+  readonly retryAllowance?: Duration;
 
   /**
    * Container whose `MemoryUtilization` the out-of-memory warning watches (use the app container when it has its
@@ -221,7 +230,7 @@ export class ScheduledTaskAlarms extends Construct {
           Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
             'No missed-run alarm: give schedule or missedRunWindow to ScheduledTaskAlarms.');
         } else {
-          const derived = deriveMissedRunWindow(props.schedule, maxRun, props.scheduleTimeWindow?.maxWindow);
+          const derived = deriveMissedRunWindow(props.schedule, maxRun, props.scheduleTimeWindow?.maxWindow, props.retryAllowance);
           if ('reason' in derived) {
             Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
               `No missed-run alarm: ${derived.reason}. Set missedRunWindow (≤ 7 days) to have one, or alarmOverrides.missedRun.enabled false to silence this warning.`);

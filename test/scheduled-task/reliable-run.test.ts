@@ -254,3 +254,20 @@ describe('the state machine is explicit and watched', () => {
     })).toThrow(/reliableRunStateMachine is given but none of runRetry, runTimeout, oomRetry or a concurrencyPolicy other than ALLOW is/);
   });
 });
+
+test('the derived missed-run window allows for the retries, so a run a retry repaired does not also page as missed', () => {
+  const window = (props: Partial<MonitoredScheduledTaskProps>) => {
+    const stack = newStack();
+    const job = new MonitoredScheduledTask(stack, 'Job', {
+      schedule: scheduler.ScheduleExpression.cron({ minute: '0', hour: '2' }), container: { image: img }, ...props,
+    });
+    return job.alarms.missedRunWindow?.toHours();
+  };
+  // Daily, runs up to 1 h: 24 h + 1 h + 10 min margin → 26 h.
+  expect(window({})).toBe(26);
+  expect(window({ runTimeout: Duration.hours(2) })).toBe(26); // a timeout adds no attempt
+  // 2 retries of up to 1 h each, 30 s + 60 s of backoff: 2 h 1.5 min more → 28 h.
+  expect(window({ runRetry: { attempts: 2 } })).toBe(28);
+  // The same with runTimeout 2 h per attempt, plus a bigger OOM size (one more attempt): 3 × 2 h + 1.5 min more → 32 h.
+  expect(window({ runRetry: { attempts: 2 }, runTimeout: Duration.hours(2), oomRetry: { maxMemoryMiB: 1024 } })).toBe(32);
+});
