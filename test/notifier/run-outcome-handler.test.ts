@@ -7,7 +7,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import {
-  allFixtureFiles, awsConfig, createLogs, createSecret, createTable, ensureBundle, FakeSlack, loadEvent, reportLine, runHandler, unique,
+  allFixtureFiles, awsConfig, createLogs, createTable, loadEvent, reportLine, runHandler, slackWithWebhookSecrets, unique,
 } from './support';
 import { TaskRunEvents } from '../../lib';
 import { newStack } from '../support/stacks';
@@ -16,18 +16,8 @@ import { newStack } from '../support/stacks';
 // own node process against moto (DynamoDB, Secrets Manager, CloudWatch Logs, CloudWatch) and a local HTTP server
 // standing in for Slack's incoming webhooks.
 
-const slack = new FakeSlack();
-let successArn: string;
-let failureArn: string;
-
-beforeAll(async () => {
-  ensureBundle();
-  await slack.start();
-  successArn = await createSecret(`${slack.url}/success`);
-  failureArn = await createSecret(JSON.stringify({ url: `${slack.url}/failure` }));
-}, 180_000);
-afterAll(() => slack.stop());
-beforeEach(() => { slack.requests.length = 0; });
+const hooks = slackWithWebhookSecrets();
+const slack = hooks.slack;
 
 function config(logGroupName: string, over: object = {}) {
   return {
@@ -41,8 +31,8 @@ function config(logGroupName: string, over: object = {}) {
     cpu: 512,
     memoryMiB: 1024,
     headroomPercent: 20,
-    successWebhookSecretArn: successArn,
-    failureWebhookSecretArn: failureArn,
+    successWebhookSecretArn: hooks.successArn,
+    failureWebhookSecretArn: hooks.failureArn,
     notifySuccess: true,
     ...over,
   };
@@ -429,8 +419,8 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
     appStreamPrefix: 'app',
     logGroup: logs.LogGroup.fromLogGroupName(stack, 'Logs', logGroupName),
     slackNotifications: {
-      successWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', successArn),
-      failureWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'F', failureArn),
+      successWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'S', hooks.successArn),
+      failureWebhook: secretsmanager.Secret.fromSecretCompleteArn(stack, 'F', hooks.failureArn),
     },
   });
   const rule = Object.values(Template.fromStack(stack).findResources('AWS::Events::Rule'))[0] as any;

@@ -1,6 +1,6 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
-import { awsConfig, createLogs, createSecret, createTable, FakeSlack, loadEvent, runHandler, unique } from './support';
+import { awsConfig, createLogs, createTable, loadEvent, runHandler, slackWithWebhookSecrets, unique } from './support';
 import { startedByFor } from '../../lib/notifier/run-decision';
 import { ConcurrencyPolicy } from '../../lib/scheduled-task';
 import {
@@ -14,18 +14,8 @@ import {
 // (DynamoDB, CloudWatch, CloudWatch Logs, Secrets Manager) and a local Slack stand-in. Everything is read back from
 // moto and the stand-in.
 
-const slack = new FakeSlack();
-let successArn: string;
-let failureArn: string;
-
-beforeAll(async () => {
-  loadBundledHandler();
-  await slack.start();
-  successArn = await createSecret(`${slack.url}/success`);
-  failureArn = await createSecret(JSON.stringify({ url: `${slack.url}/failure` }));
-}, 180_000);
-afterAll(() => slack.stop());
-beforeEach(() => { slack.requests.length = 0; });
+const hooks = slackWithWebhookSecrets(loadBundledHandler);
+const slack = hooks.slack;
 
 const FAMILY = 'nightly0';
 const METRICS = ['Runs', 'FailedRuns', 'InterruptedRuns', 'TimedOutRuns', 'SkippedRuns', 'Attempts'] as const;
@@ -39,8 +29,8 @@ async function testConfig(synthesized: any) {
     // A cluster name of its own per test: moto's GetMetricData matches on name and dimensions, not on the namespace.
     clusterName: unique('cluster'),
     logGroupName: await createLogs({}),
-    successWebhookSecretArn: successArn,
-    failureWebhookSecretArn: failureArn,
+    successWebhookSecretArn: hooks.successArn,
+    failureWebhookSecretArn: hooks.failureArn,
     notifySuccess: true,
   };
 }

@@ -180,3 +180,21 @@ export async function runHandler(inputs: object[], env: Record<string, string>, 
   if (code !== 0 || !fs.existsSync(outFile)) throw new Error(`handler process exited ${code}: ${stdout}`);
   return { results: JSON.parse(fs.readFileSync(outFile, 'utf8')), stdout };
 }
+
+/**
+ * For one test file: the Slack stand-in (started before all tests, its requests cleared before each) and the two
+ * webhook secrets in moto (success: the plain URL; failure: JSON `{url}`), after `setup` (default: the handler bundle
+ * is built).
+ */
+export function slackWithWebhookSecrets(setup: () => void = ensureBundle): { slack: FakeSlack; successArn: string; failureArn: string } {
+  const ctx = { slack: new FakeSlack(), successArn: '', failureArn: '' };
+  beforeAll(async () => {
+    setup();
+    await ctx.slack.start();
+    ctx.successArn = await createSecret(`${ctx.slack.url}/success`);
+    ctx.failureArn = await createSecret(JSON.stringify({ url: `${ctx.slack.url}/failure` }));
+  }, 180_000);
+  afterAll(() => ctx.slack.stop());
+  beforeEach(() => { ctx.slack.requests.length = 0; });
+  return ctx;
+}
