@@ -210,7 +210,7 @@ export class Agent {
     const out = this.sampler.ingest(this.task, stats, this.selfName, this.now());
     if (!out) return;
     if (out.resets.length > 0) log('info', 'CPU counter went backwards (container restart?): re-baselined', { containers: out.resets });
-    this.report.addSample(out.task.timestampMs, out.task.memoryMiB);
+    this.report.addSample(out.task.timestampMs, out.task.memoryMiB, stats, this.selfName);
     if (this.procfsMode !== 'procfs') this.report.addCpu(out.task.cpuPercent);
     if (out.datums.length > 0) this.getPublisher().add(out.datums);
     if (this.procfsMode !== 'procfs' && out.task.cpuPercent !== undefined) this.onTaskCpu(out.task.cpuPercent);
@@ -247,7 +247,7 @@ export class Agent {
       this.procfsReason = undefined;
       this.sampler.setPublishCpu(false);
     }
-    this.report.addProcfsMemory(r.taskRssBytes / BYTES_PER_MIB);
+    this.report.addProcfsMemory(r.taskRssBytes / BYTES_PER_MIB, r.containers, this.selfName);
     const vcpu = taskVcpu(this.task);
     if (r.taskCores === undefined || vcpu === undefined) return;
     const base = this.sampler.taskDimensions(this.task);

@@ -42,8 +42,16 @@ const SECRET_CACHE_MS = 10 * 60_000;
 /** Time kept back from the Lambda timeout for releasing the claim. */
 const SAFETY_MS = 5_000;
 
-const log = (level: string, message: string, extra: object = {}) =>
-  console.log(JSON.stringify({ level, message, ...extra }));
+/**
+ * One structured log line as one whole-JSON log event, written to stdout directly (as structured loggers such as
+ * Powertools do), not through `console`: the Node.js Lambda runtime patches `console` to prefix every message with
+ * `<time>\t<request id>\t<LEVEL>\t` in the Text log format (or wrap it under `message` in the JSON format), and leaves
+ * `process.stdout` alone (aws-lambda-nodejs-runtime-interface-client src/LogPatch.js). `JSON.stringify` escapes every
+ * newline, so the line is one event; Lambda does not re-encode JSON in its JSON log format. Logs Insights then discovers
+ * the fields in any log group, Lambda's or not (test/notifier/run-outcome-log-format.test.ts).
+ */
+const writeJsonLine = (record: object) => { process.stdout.write(`${JSON.stringify(record)}\n`); };
+const log = (level: string, message: string, extra: object = {}) => writeJsonLine({ level, message, ...extra });
 
 /**
  * The state machine's step after an attempt (pure, no AWS calls): `plan` without `state`, else `decide`. Throws on a
@@ -126,7 +134,7 @@ async function judgeAndPost(key: string, detail: TaskStateDetail, outcome: Outco
       ? await readReport(cfg, detail, Math.min(deadline - 30_000, Date.now() + REPORT_WAIT_MS))
       : { report: undefined, note: undefined };
     if (!outcomeLogged) {
-      console.log(JSON.stringify({ ...runOutcomeRecord(detail, outcome, cfg, report), ...run.record }));
+      writeJsonLine({ ...runOutcomeRecord(detail, outcome, cfg, report), ...run.record });
       outcomeLogged = true;
     }
     let posted = 'no-slack';

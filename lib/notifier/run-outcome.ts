@@ -155,6 +155,8 @@ export function parseReportLine(message: string | undefined): AgentReport | unde
   }
   if (!parsed || typeof parsed !== 'object' || parsed.type !== 'REPORT') return undefined;
   const n = (v: unknown) => (isNumber(v) ? v : null);
+  // An agent before the task-level fields reported the task's peak against the task's memory in the app fields.
+  const legacy = !('memoryLimitScope' in parsed);
   return {
     type: 'REPORT',
     taskArn: typeof parsed.taskArn === 'string' ? parsed.taskArn : null,
@@ -164,17 +166,39 @@ export function parseReportLine(message: string | undefined): AgentReport | unde
     durationSeconds: n(parsed.durationSeconds),
     maxMemoryUsedMiB: n(parsed.maxMemoryUsedMiB),
     memoryLimitMiB: n(parsed.memoryLimitMiB),
+    memoryLimitScope: parsed.memoryLimitScope === 'container' || parsed.memoryLimitScope === 'task' ? parsed.memoryLimitScope : legacy ? 'task' : null,
     maxMemoryUtilizationPercent: n(parsed.maxMemoryUtilizationPercent),
+    taskMaxMemoryUsedMiB: n(legacy ? parsed.maxMemoryUsedMiB : parsed.taskMaxMemoryUsedMiB),
+    taskMemoryMiB: n(legacy ? parsed.memoryLimitMiB : parsed.taskMemoryMiB),
+    taskMaxMemoryUtilizationPercent: n(legacy ? parsed.maxMemoryUtilizationPercent : parsed.taskMaxMemoryUtilizationPercent),
     cpuAverageUtilizationPercent: n(parsed.cpuAverageUtilizationPercent),
     cpuMaxUtilizationPercent: n(parsed.cpuMaxUtilizationPercent),
     samples: isNumber(parsed.samples) ? parsed.samples : 0,
     memorySource: parsed.memorySource === 'procfs' ? 'procfs' : 'tmde',
+    taskMemorySource: (legacy ? parsed.memorySource : parsed.taskMemorySource) === 'procfs' ? 'procfs' : 'tmde',
   };
 }
 
-/** The memory limit a REPORT's peak is measured against: the REPORT's own, else the task's memory. */
-function reportMemoryLimitMiB(report: AgentReport, cfg: RunOutcomeConfig): number {
-  return isNumber(report.memoryLimitMiB) && report.memoryLimitMiB > 0 ? report.memoryLimitMiB : cfg.memoryMiB;
+/** A peak against a limit: MiB, MiB, percent (0.1); peak null when unknown. */
+interface MemoryPeak { peak: number | null; limit: number; percent: number | null }
+
+const percent1 = (peak: number | null, limit: number) => (peak !== null && limit > 0 ? Math.round((1000 * peak) / limit) / 10 : null);
+
+/**
+ * The app container's peak against the limit that kills it: its hard limit (the REPORT's `memoryLimitMiB`,
+ * `memoryLimitScope` "container"), else the task's memory; `hardLimit` says which.
+ */
+function appMemory(report: AgentReport, cfg: RunOutcomeConfig): MemoryPeak & { hardLimit: boolean } {
+  const peak = isNumber(report.maxMemoryUsedMiB) ? report.maxMemoryUsedMiB : null;
+  const limit = isNumber(report.memoryLimitMiB) && report.memoryLimitMiB > 0 ? report.memoryLimitMiB : taskMemory(report, cfg).limit;
+  return { peak, limit, percent: percent1(peak, limit), hardLimit: report.memoryLimitScope === 'container' };
+}
+
+/** The task's peak (all containers) against the task's memory: what sizes the task. */
+function taskMemory(report: AgentReport, cfg: RunOutcomeConfig): MemoryPeak {
+  const peak = isNumber(report.taskMaxMemoryUsedMiB) ? report.taskMaxMemoryUsedMiB : null;
+  const limit = isNumber(report.taskMemoryMiB) && report.taskMemoryMiB > 0 ? report.taskMemoryMiB : cfg.memoryMiB;
+  return { peak, limit, percent: percent1(peak, limit) };
 }
 
 const sizeText = (s: { cpu: number; memoryMiB: number }) => `${s.cpu} CPU units / ${s.memoryMiB} MiB`;
@@ -183,26 +207,32 @@ const sameSize = (a?: { cpu: number; memoryMiB: number }, b?: { cpu: number; mem
 
 /**
  * The right-size line for a run's peaks (plain text, numbers only): the cheapest valid Fargate size that holds the
- * peak CPU (percent of the task's CPU units) and peak memory (MiB) with `headroomPercent`, and which of the two decides
- * it. Undefined when the REPORT lacks either peak.
+ * peak CPU (percent of the task's CPU units) and the task's peak memory (MiB) with `headroomPercent`, and which of the
+ * two decides it. With an app container hard limit, the task memory must also hold the app's peak with the headroom
+ * plus what the task keeps beside that limit. "At its limit" names the app container's hard limit (≥ 90 %) and the
+ * task's memory (≥ 90 %). Undefined when the REPORT lacks the CPU peak or both memory peaks.
  */
 export function rightSize(report: AgentReport, cfg: RunOutcomeConfig): string | undefined {
-  const mem = report.maxMemoryUsedMiB;
+  const app = appMemory(report, cfg);
+  const task = taskMemory(report, cfg);
+  const mem = task.peak ?? app.peak;
   const cpuPct = report.cpuMaxUtilizationPercent;
   if (!isNumber(mem) || !isNumber(cpuPct)) return undefined;
-  const memLimit = reportMemoryLimitMiB(report, cfg);
-  const memPct = (100 * mem) / memLimit;
   const headroom = cfg.headroomPercent;
   const factor = 1 + headroom / 100;
   const cpuUsed = (cpuPct / 100) * cfg.cpu;
   const needCpu = cpuUsed * factor;
-  const needMem = mem * factor;
+  // With a hard limit, the app's peak with the headroom plus the memory the task keeps beside the app's limit.
+  const needApp = app.hardLimit && app.peak !== null ? app.peak * factor + Math.max(0, task.limit - app.limit) : 0;
+  const needMem = Math.max(mem * factor, needApp);
   const best = smallestFargateSize(needCpu, needMem);
   // Which peak decides the size: the one whose needs alone already lead to it.
   const forCpu = smallestFargateSize(needCpu, 0);
   const forMem = smallestFargateSize(0, needMem);
   const cpuDrives = `CPU drives the size: its peak of ${Math.round(cpuUsed)} CPU units needs ${Math.ceil(needCpu)} CPU units with the headroom`;
-  const memDrives = `memory drives the size: its peak of ${mem} MiB needs ${Math.ceil(needMem)} MiB with the headroom`;
+  const memDrives = needApp > mem * factor
+    ? `memory drives the size: the app container's peak of ${app.peak} MiB needs ${Math.ceil(needMem)} MiB of task memory with the headroom (its hard limit raised to match)`
+    : `memory drives the size: the task's peak of ${mem} MiB needs ${Math.ceil(needMem)} MiB with the headroom`;
   let driver: string | undefined;
   if (!best) {
     driver = !forCpu && !forMem ? `${cpuDrives}, and ${memDrives}` : !forCpu ? cpuDrives : !forMem ? memDrives
@@ -220,7 +250,11 @@ export function rightSize(report: AgentReport, cfg: RunOutcomeConfig): string | 
   const suggestion = best ? sizeText(best) : 'more than the largest Fargate size';
   const why = driver ? `; ${driver}` : '';
   const atLimit: string[] = [];
-  if (memPct >= 90) atLimit.push(`memory peaked at ${memPct.toFixed(0)} % of its ${memLimit} MiB limit`);
+  if (app.hardLimit && app.percent !== null && app.percent >= 90) {
+    atLimit.push(`the app container's memory peaked at ${app.percent.toFixed(0)} % of its ${app.limit} MiB hard limit`);
+  }
+  const taskPct = (100 * mem) / task.limit;
+  if (taskPct >= 90) atLimit.push(`the task's memory peaked at ${taskPct.toFixed(0)} % of its ${task.limit} MiB`);
   if (cpuPct >= 90) atLimit.push(`CPU peaked at ${cpuPct.toFixed(0)} % of its ${cfg.cpu} CPU units`);
   if (atLimit.length) return `At its limit: ${atLimit.join(' and ')}. With ${headroom} % headroom it needs ${suggestion} (now ${current})${why}.`;
   if (sameSize(best, { cpu: cfg.cpu, memoryMiB: cfg.memoryMiB })) {
@@ -232,6 +266,9 @@ export function rightSize(report: AgentReport, cfg: RunOutcomeConfig): string | 
 /**
  * The one JSON line the handler logs per task stop (`RUN_OUTCOME`, version 1) for CloudWatch Logs Insights: every
  * field is present, null when unknown. Percentages are of the task's CPU units or of the memory limit; MiB; seconds.
+ * `peakMemoryMiB` / `memoryLimitMiB` / `peakMemoryPercent` are the APP CONTAINER's peak against the limit that kills
+ * it (its hard limit when set, else the task's memory); `taskPeakMemoryMiB` / `taskPeakMemoryPercent` are the task's
+ * peak (all containers) against the task's memory, for sizing.
  */
 export interface RunOutcomeRecord {
   type: 'RUN_OUTCOME';
@@ -253,6 +290,8 @@ export interface RunOutcomeRecord {
   peakMemoryMiB: number | null;
   memoryLimitMiB: number | null;
   peakMemoryPercent: number | null;
+  taskPeakMemoryMiB: number | null;
+  taskPeakMemoryPercent: number | null;
   cpuAverageUtilizationPercent: number | null;
   cpuMaxUtilizationPercent: number | null;
   rightSize: string | null;
@@ -266,8 +305,8 @@ export function runOutcomeRecord(detail: TaskStateDetail, outcome: Outcome, cfg:
   report: AgentReport | undefined): RunOutcomeRecord {
   const taskArn = detail.taskArn ?? '';
   const str = (v: unknown) => (typeof v === 'string' && v ? v : null);
-  const peak = report && isNumber(report.maxMemoryUsedMiB) ? report.maxMemoryUsedMiB : null;
-  const limit = report ? reportMemoryLimitMiB(report, cfg) : null;
+  const app = report ? appMemory(report, cfg) : undefined;
+  const task = report ? taskMemory(report, cfg) : undefined;
   return {
     type: 'RUN_OUTCOME',
     version: 1,
@@ -285,9 +324,11 @@ export function runOutcomeRecord(detail: TaskStateDetail, outcome: Outcome, cfg:
     durationSeconds: runDurationSeconds(detail) ?? null,
     cpu: cfg.cpu,
     memoryMiB: cfg.memoryMiB,
-    peakMemoryMiB: peak,
-    memoryLimitMiB: limit,
-    peakMemoryPercent: peak !== null && limit ? Math.round((1000 * peak) / limit) / 10 : null,
+    peakMemoryMiB: app?.peak ?? null,
+    memoryLimitMiB: app?.limit ?? null,
+    peakMemoryPercent: app?.percent ?? null,
+    taskPeakMemoryMiB: task?.peak ?? null,
+    taskPeakMemoryPercent: task?.percent ?? null,
     cpuAverageUtilizationPercent: report && isNumber(report.cpuAverageUtilizationPercent) ? report.cpuAverageUtilizationPercent : null,
     cpuMaxUtilizationPercent: report && isNumber(report.cpuMaxUtilizationPercent) ? report.cpuMaxUtilizationPercent : null,
     rightSize: (report && rightSize(report, cfg)) ?? null,
@@ -385,9 +426,13 @@ export function buildMessage(detail: TaskStateDetail, outcome: Outcome, cfg: Run
   if (started) {
     let res: string;
     if (report) {
-      const mem = report.maxMemoryUsedMiB;
-      const limit = reportMemoryLimitMiB(report, cfg);
-      const memText = isNumber(mem) ? `${mem} MiB (${((100 * mem) / limit).toFixed(1)} % of ${limit} MiB)` : 'unknown';
+      const app = appMemory(report, cfg);
+      const task = taskMemory(report, cfg);
+      const of = (m: MemoryPeak) => `${m.peak} MiB (${((100 * m.peak!) / m.limit).toFixed(1)} %`;
+      const appText = app.peak === null ? 'unknown'
+        : app.hardLimit ? `${of(app)} of its ${app.limit} MiB hard limit)` : `${of(app)} of the task's ${app.limit} MiB: no hard limit)`;
+      const taskText = task.peak === null ? 'unknown' : `${of(task)} of ${task.limit} MiB task memory)`;
+      const memText = `app container ${appText}\nTask peak memory: ${taskText}`;
       const cpuText = isNumber(report.cpuMaxUtilizationPercent)
         ? `average ${isNumber(report.cpuAverageUtilizationPercent) ? report.cpuAverageUtilizationPercent : '?'} %, peak ${report.cpuMaxUtilizationPercent} % of ${cfg.cpu / 1024} vCPU`
         : 'unknown';

@@ -129,7 +129,8 @@ export interface FleetDashboardProps {
   readonly period?: Duration;
 
   /**
-   * Rows of the "last runs" Logs Insights table (1–10,000, the most a Logs Insights query returns).
+   * Rows of the "last runs" Logs Insights table (1–10,000: the most one GetQueryResults call returns; a query returns
+   * up to 100,000 only by paging, which a dashboard widget is not documented to do).
    *
    * @default 100
    */
@@ -160,8 +161,9 @@ export interface FleetDashboardProps {
  *   inputs included (CloudWatch service quotas, Dashboards).
  * - Alarm status widget: "An array of alarm ARNs … The array can have 1-100 ARNs" (Dashboard Body Structure).
  * - Logs Insights: "You can include up to 50 log groups" per query; the query string is at most 10,000 characters
- *   (StartQuery, AWS API model: QueryString max 10000); "up to 30 concurrent CloudWatch Logs Insights queries, including queries that have
- *   been added to dashboards" (StartQuery).
+ *   (StartQuery, AWS API model: QueryString max 10000); "up to 100 concurrent CloudWatch Logs insights queries, including
+ *   queries that have been added to dashboards" (StartQuery, as in @aws-sdk/client-cloudwatch-logs 3.1169's API docs);
+ *   `limit` "The maximum limit is 100,000", at most 10,000 per GetQueryResults call (StartQuery, GetQueryResults).
  * - The dashboard body has no documented size limit of its own, but it is a property in the stack's template, which
  *   CloudFormation accepts up to 1 MB (CloudFormation quotas, template body size in an Amazon S3 object).
  */
@@ -205,7 +207,7 @@ interface Entry {
  * Limits: a member that would take the dashboard past 500 widgets, 2,500 metrics or an estimated 500,000 characters
  * of body is left out, with a synth warning and a line on the dashboard; Logs Insights widgets are split when their
  * jobs' log groups pass 50 or the query 10,000 characters (a synth warning: each widget is one more query per
- * refresh, and an account runs at most 30 at once). Alarm status widgets hold 100 alarms each.
+ * refresh, and an account runs at most 100 at once). Alarm status widgets hold 100 alarms each.
  *
  * Created only by you (`new FleetDashboard(stack, 'Fleet')`): no stack gets one unasked.
  *
@@ -303,7 +305,7 @@ export class FleetDashboard extends Construct {
       Annotations.of(this).addWarningV2('cdk-fargate-monitor:fleetLogQueriesSplit',
         `fleet dashboard ${this.node.path}: the scheduled tasks' run-outcome log groups pass ${MAX_LOG_GROUPS_PER_QUERY} per query ` +
         `or the query ${MAX_QUERY_CHARS} characters, so the Logs Insights widgets are split in ${cost.logQueryPairs} pairs: ` +
-        `each refresh runs ${2 * cost.logQueryPairs} queries, and an account runs at most 30 Logs Insights queries at once (dashboards included).`);
+        `each refresh runs ${2 * cost.logQueryPairs} queries, and an account runs at most 100 Logs Insights queries at once (dashboards included).`);
     }
     this.logQueryWidgetPairs = cost.logQueryPairs;
   }

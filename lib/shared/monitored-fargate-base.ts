@@ -7,6 +7,7 @@ import { Construct } from 'constructs';
 import { addAppContainer, validateAppContainer } from './app-container';
 import { AppContainerOptions } from './app-container-options';
 import { defaultCluster } from './default-cluster';
+import { claimFamily } from './family-registry';
 import { validateFargateTaskSize } from './fargate-task-size';
 import { MonitoredFargateOptions } from './monitored-fargate-options';
 import { taskSecurityGroup } from './task-security-group';
@@ -84,7 +85,8 @@ export interface MonitoredFargateBaseProps extends MonitoredFargateOptions {
  * combination, `container.memoryLimitMiB` plus the agent's 64 MiB reservation exceeds the task's memory,
  * `container.stopTimeout` exceeds 120 s, `logRetention` or `logEncryptionKey` is given with `logGroup`,
  * `dashboardName` is given with `createDashboard` false, `procfsSampling` is on with a platform version before
- * 1.4.0, or an agent setting is invalid (see {@link MonitoringAgent})
+ * 1.4.0, `family` is already used by another monitored construct of the app in the same account and Region, or an
+ * agent setting is invalid (see {@link MonitoringAgent})
  */
 export abstract class MonitoredFargateBase extends Construct {
   /** The cluster the tasks run in. */
@@ -135,6 +137,7 @@ export abstract class MonitoredFargateBase extends Construct {
       throw new Error('dashboardName is given but createDashboard is false: give one or the other');
     }
     validateFargateTaskSize(props.cpu, props.memoryLimitMiB, 'cpu/memoryLimitMiB');
+    claimFamily(this, props.family);
     this.appContainerName = validateAppContainer(c, props.memoryLimitMiB, AGENT_MEMORY_RESERVATION_MIB);
     this.procfsSampling = props.procfsSampling ?? false;
     if (this.procfsSampling && props.platformVersion && !Token.isUnresolved(props.platformVersion)

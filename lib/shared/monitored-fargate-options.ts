@@ -30,7 +30,8 @@ export interface MonitoredFargateOptions extends MonitoringAgentOptions {
   readonly vpc?: ec2.IVpc;
 
   /**
-   * Task definition family. Scheduled tasks' metrics carry it as the `TaskDefinitionFamily` dimension.
+   * Task definition family. Scheduled tasks' metrics carry it as the `TaskDefinitionFamily` dimension. One family per
+   * monitored construct: a second one in the same app, account and Region with the same family fails at synth.
    *
    * @default - generated from the construct path
    */

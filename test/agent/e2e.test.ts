@@ -162,6 +162,7 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
     // shutdown takes far less: the figure is printed for the report).
     expect(exit.tookMs).toBeLessThan(3_000);
     process.stderr.write(`e2e: clean shutdown with the app running took ${exit.tookMs} ms\n`);
+    const appMax = Math.max(...memM); // the app container (`main`, no hard limit: measured against the task's 512 MiB)
     const maxMem = Math.max(...memT); // sample 2: (42e6 − 946,176 + 100e6 − 270,336) = 140,783,488 B / 1,048,576 = 134.26 MiB
     const avgCpu = cpuT.reduce((a, b) => a + b, 0) / N;
     const maxCpu = Math.max(...cpuT); // sample 3: (25e6 + 1e9) / 1e10 / 0.25 = 41 %
@@ -175,7 +176,8 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
     expect(agent.reportText()).toBe(
       `REPORT TaskArn: ${task.TaskARN}\tDuration: ${j.durationSeconds.toFixed(1)} s\tApp Exit Code: -\t` +
       'App: still running at agent shutdown (ECS stops the agent before the app)\t' +
-      `Max Memory Used: ${Math.round(maxMem)} MiB (${((100 * maxMem) / 512).toFixed(1)}% of 512 MiB)\t` +
+      `App Max Memory Used: ${Math.round(appMax)} MiB (${((100 * appMax) / 512).toFixed(1)}% of 512 MiB task memory)\t` +
+      `Task Max Memory Used: ${Math.round(maxMem)} MiB (${((100 * maxMem) / 512).toFixed(1)}% of 512 MiB)\t` +
       `CPU Average: ${avgCpu.toFixed(1)}%\tCPU Max: ${maxCpu.toFixed(1)}%\tSamples: ${N}`,
     );
     expect(j).toEqual({
@@ -187,14 +189,21 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
       durationSeconds: expect.any(Number),
       maxMemoryUsedMiB: expect.any(Number),
       memoryLimitMiB: 512,
+      memoryLimitScope: 'task',
       maxMemoryUtilizationPercent: expect.any(Number),
+      taskMaxMemoryUsedMiB: expect.any(Number),
+      taskMemoryMiB: 512,
+      taskMaxMemoryUtilizationPercent: expect.any(Number),
       cpuAverageUtilizationPercent: expect.any(Number),
       cpuMaxUtilizationPercent: expect.any(Number),
       samples: N,
       memorySource: 'tmde',
+      taskMemorySource: 'tmde',
     });
-    expect(j.maxMemoryUsedMiB).toBeCloseTo(maxMem, 1);
-    expect(j.maxMemoryUtilizationPercent).toBeCloseTo((100 * maxMem) / 512, 1);
+    expect(j.maxMemoryUsedMiB).toBeCloseTo(appMax, 1);
+    expect(j.maxMemoryUtilizationPercent).toBeCloseTo((100 * appMax) / 512, 1);
+    expect(j.taskMaxMemoryUsedMiB).toBeCloseTo(maxMem, 1);
+    expect(j.taskMaxMemoryUtilizationPercent).toBeCloseTo((100 * maxMem) / 512, 1);
     expect(j.cpuAverageUtilizationPercent).toBeCloseTo(avgCpu, 1);
     expect(j.cpuMaxUtilizationPercent).toBeCloseTo(maxCpu, 1);
     // Quiet: no line per sample (start line + SIGTERM line, nothing else at info level for a healthy run).
@@ -288,7 +297,7 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
     expect(j.appExitCode).toBe(137);
     expect(j.appRunningAtShutdown).toBe(false);
     expect(j.durationSeconds).toBeCloseTo(3602, 3); // StartedAt → FinishedAt, not → the shutdown
-    expect(agent.reportText()).toMatch(/\tDuration: 3602\.0 s\tApp Exit Code: 137\tMax Memory Used: /);
+    expect(agent.reportText()).toMatch(/\tDuration: 3602\.0 s\tApp Exit Code: 137\tApp Max Memory Used: /);
     expect(agent.reportText()).not.toContain('still running');
     // RunDuration agrees with the REPORT: its last datum, at FinishedAt, is the same 3602 s (before: 3600 − 10, 3600).
     const rd = await series(cw(), `E2E/${id}`, 'RunDuration', 'Seconds', [['ClusterName', cluster], ['TaskDefinitionFamily', task.Family]], endMs - 120_000);
@@ -308,7 +317,7 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
     expect(agent.logs()).toEqual([{ level: 'warn', message: expect.stringContaining('ECS_CONTAINER_METADATA_URI_V4 is not set') }]);
     const exit = await agent.terminate();
     expect(exit.code).toBe(0);
-    expect(agent.reportText()).toBe('REPORT TaskArn: -\tDuration: -\tApp Exit Code: -\tMax Memory Used: -\tCPU Average: -\tCPU Max: -\tSamples: 0');
+    expect(agent.reportText()).toBe('REPORT TaskArn: -\tDuration: -\tApp Exit Code: -\tApp Max Memory Used: -\tTask Max Memory Used: -\tCPU Average: -\tCPU Max: -\tSamples: 0');
     expect(agent.reportJson()).toEqual({
       type: 'REPORT',
       taskArn: null,
@@ -318,11 +327,16 @@ describe('bundled agent against a replayed Fargate task and moto', () => {
       durationSeconds: null,
       maxMemoryUsedMiB: null,
       memoryLimitMiB: null,
+      memoryLimitScope: null,
       maxMemoryUtilizationPercent: null,
+      taskMaxMemoryUsedMiB: null,
+      taskMemoryMiB: null,
+      taskMaxMemoryUtilizationPercent: null,
       cpuAverageUtilizationPercent: null,
       cpuMaxUtilizationPercent: null,
       samples: 0,
       memorySource: 'tmde',
+      taskMemorySource: 'tmde',
     });
   });
 });

@@ -119,7 +119,7 @@ describe('every shared fixture event through the bundled handler', () => {
     expect(fivexlMsg).toContain('Essential container in task exited');
     expect(fivexlMsg).toContain('• envoy: exit 0'); // other containers shown apart
     expect(fivexlMsg).toContain('*Run time*\\n'); // startedAt → executionStoppedAt
-    expect(fivexlMsg).toContain('Peak memory: 900 MiB (87.9 % of 1024 MiB)');
+    expect(fivexlMsg).toContain('Peak memory: app container 900 MiB (87.9 % of the task\'s 1024 MiB: no hard limit)\\nTask peak memory: 900 MiB (87.9 % of 1024 MiB task memory)');
     expect(fivexlMsg).toContain('At its limit: CPU peaked at 95 % of its 512 CPU units. With 20 % headroom it needs 1024 CPU units / 2048 MiB ' +
       '(now 512 CPU units / 1024 MiB); CPU drives the size: its peak of 486 CPU units needs 584 CPU units with the headroom.');
     expect(fivexlMsg).toMatch(/ecs\/v2\/clusters\/test\/tasks\/a6eaf0150a4248dAA1bcbd688121014e\/configuration\?region=eu-central-1\|Task/);
@@ -153,10 +153,10 @@ describe('the message', () => {
     expect(run.results.map((r) => r.outcome)).toEqual(['FAILED', 'FAILED_TO_START', 'FAILED']);
     const [oomMsg, fts, neg] = slack.posts('/failure').map(textOf);
     expect(oomMsg).toContain('OUT OF MEMORY');
-    expect(oomMsg).toContain('Peak memory: 1020 MiB (99.6 % of 1024 MiB)');
+    expect(oomMsg).toContain('Peak memory: app container 1020 MiB (99.6 % of the task\'s 1024 MiB: no hard limit)');
     // The memory limit alone, not the task size folded into it; memory decides the suggestion.
-    expect(oomMsg).toContain('At its limit: memory peaked at 100 % of its 1024 MiB limit. With 20 % headroom it needs 256 CPU units / 2048 MiB ' +
-      '(now 512 CPU units / 1024 MiB); memory drives the size: its peak of 1020 MiB needs 1224 MiB with the headroom.');
+    expect(oomMsg).toContain('At its limit: the task\'s memory peaked at 100 % of its 1024 MiB. With 20 % headroom it needs 256 CPU units / 2048 MiB ' +
+      '(now 512 CPU units / 1024 MiB); memory drives the size: the task\'s peak of 1020 MiB needs 1224 MiB with the headroom.');
     expect(fts).toContain('FAILED TO START');
     expect(fts).toContain('CannotPullContainerError');
     expect(fts).toContain('never started');
@@ -198,9 +198,9 @@ describe('the message', () => {
     await runHandler([{ detail: b, config: config(group) }, { detail: a, config: config(group) }], env(table), true);
     const byTask = Object.fromEntries(slack.posts('/success').map((m) => [textOf(m).match(/tasks\/([^/]+)\/configuration/)![1], textOf(m)]));
     expect(Object.keys(byTask).sort()).toEqual([taskId(a), taskId(b)].sort());
-    expect(byTask[taskId(a)]).toContain('Peak memory: 111 MiB');
+    expect(byTask[taskId(a)]).toContain('Peak memory: app container 111 MiB');
     expect(byTask[taskId(a)]).toContain('peak 11 %');
-    expect(byTask[taskId(b)]).toContain('Peak memory: 444 MiB');
+    expect(byTask[taskId(b)]).toContain('Peak memory: app container 444 MiB');
     expect(byTask[taskId(b)]).not.toContain('111 MiB');
   });
 
@@ -345,7 +345,7 @@ test('REPORT that reaches the log after the event is still found within the wait
   await written;
   expect(written).toBeDefined();
   expect(run.results[0].slack).toBe('posted');
-  expect(textOf(slack.posts('/success')[0])).toContain('Peak memory: 222 MiB');
+  expect(textOf(slack.posts('/success')[0])).toContain('Peak memory: app container 222 MiB');
   await logsClient.send(new DeleteLogStreamCommand({ logGroupName: group, logStreamName: `agent/fargate-monitor-agent/${taskId(detail)}` }));
 });
 
@@ -434,7 +434,7 @@ test('the synthesized rule target input, filled in as EventBridge does, is what 
   expect(run.results[0]).toEqual({ result: 'handled', outcome: 'SUCCEEDED', slack: 'posted' });
   const message = textOf(slack.posts('/success')[0]);
   expect(message).toContain(':white_check_mark: Succeeded: nightly-batch');
-  expect(message).toContain('Peak memory: 321 MiB (31.3 % of 1024 MiB)');
+  expect(message).toContain('Peak memory: app container 321 MiB (31.3 % of the task\'s 1024 MiB: no hard limit)');
   expect(message).toContain('of 0.5 vCPU');
   expect(message).toContain('|App log>');
   // The datums land under the dimensions of the metrics the alarms watch (moto matches name and dimensions).
@@ -501,6 +501,8 @@ describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs In
       peakMemoryMiB: 400,
       memoryLimitMiB: 1024,
       peakMemoryPercent: 39.1,
+      taskPeakMemoryMiB: 400,
+      taskPeakMemoryPercent: 39.1,
       cpuAverageUtilizationPercent: 30,
       cpuMaxUtilizationPercent: 88,
       rightSize: 'Right-size: 1024 CPU units / 2048 MiB would hold the peaks (CPU 88 %, 400 MiB) with 20 % headroom ' +
@@ -510,6 +512,8 @@ describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs In
       peakMemoryMiB: null,
       memoryLimitMiB: null,
       peakMemoryPercent: null,
+      taskPeakMemoryMiB: null,
+      taskPeakMemoryPercent: null,
       cpuAverageUtilizationPercent: null,
       cpuMaxUtilizationPercent: null,
       rightSize: null,

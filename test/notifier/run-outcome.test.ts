@@ -14,22 +14,33 @@ const cfg = {
   memoryMiB: 512,
   headroomPercent: 20,
 };
-const report = (over: object = {}): AgentReport => ({
-  type: 'REPORT' as const,
-  taskArn: null,
-  appContainer: 'app',
-  appExitCode: 0,
-  appRunningAtShutdown: false,
-  memorySource: 'tmde',
-  durationSeconds: 1,
-  maxMemoryUsedMiB: 100,
-  memoryLimitMiB: 512,
-  maxMemoryUtilizationPercent: 19.5,
-  cpuAverageUtilizationPercent: 10,
-  cpuMaxUtilizationPercent: 20,
-  samples: 3,
-  ...over,
-});
+/** A REPORT; unless given, the task's figures equal the app's (an app without a hard limit, alone in the task). */
+const report = (over: Partial<AgentReport> = {}): AgentReport => {
+  const r = {
+    type: 'REPORT' as const,
+    taskArn: null,
+    appContainer: 'app',
+    appExitCode: 0,
+    appRunningAtShutdown: false,
+    memorySource: 'tmde' as const,
+    durationSeconds: 1,
+    maxMemoryUsedMiB: 100,
+    memoryLimitMiB: 512,
+    maxMemoryUtilizationPercent: 19.5,
+    cpuAverageUtilizationPercent: 10,
+    cpuMaxUtilizationPercent: 20,
+    samples: 3,
+    ...over,
+  };
+  return {
+    memoryLimitScope: 'task',
+    taskMaxMemoryUsedMiB: r.maxMemoryUsedMiB,
+    taskMemoryMiB: r.memoryLimitMiB,
+    taskMaxMemoryUtilizationPercent: r.maxMemoryUtilizationPercent,
+    taskMemorySource: r.memorySource,
+    ...r,
+  };
+};
 
 test('the message stays within Slack\'s limits whatever the event carries', () => {
   const detail = {
@@ -69,12 +80,12 @@ test('right-size: the cheapest valid Fargate size that holds the peaks with head
   expect(smallestFargateSize(256, 3000)).toEqual({ cpu: 512, memoryMiB: 3072 });
   expect(smallestFargateSize(20_000, 100)).toBeUndefined();
   expect(rightSize(report({ cpuMaxUtilizationPercent: null }), cfg)).toBeUndefined();
-  expect(rightSize(report({ maxMemoryUsedMiB: 470 }), cfg)).toBe('At its limit: memory peaked at 92 % of its 512 MiB limit. With 20 % headroom it needs ' +
-    '256 CPU units / 1024 MiB (now 256 CPU units / 512 MiB); memory drives the size: its peak of 470 MiB needs 564 MiB with the headroom.');
+  expect(rightSize(report({ maxMemoryUsedMiB: 470 }), cfg)).toBe('At its limit: the task\'s memory peaked at 92 % of its 512 MiB. With 20 % headroom it needs ' +
+    '256 CPU units / 1024 MiB (now 256 CPU units / 512 MiB); memory drives the size: the task\'s peak of 470 MiB needs 564 MiB with the headroom.');
   // 5 % of 4 vCPU × 1.2 = 246 CPU units, 3000 MiB × 1.2 = 3600 MiB: 256 CPU allows at most 2048 MiB, so 512 / 4096
   expect(rightSize(report({ maxMemoryUsedMiB: 3000, memoryLimitMiB: 16384, cpuMaxUtilizationPercent: 5 }), { ...cfg, cpu: 4096, memoryMiB: 16384 }))
     .toBe('Right-size: 512 CPU units / 4096 MiB would hold the peaks (CPU 5 %, 3000 MiB) with 20 % headroom (now 4096 CPU units / 16384 MiB); ' +
-      'memory drives the size: its peak of 3000 MiB needs 3600 MiB with the headroom.');
+      'memory drives the size: the task\'s peak of 3000 MiB needs 3600 MiB with the headroom.');
 });
 
 const ARN = 'arn:aws:ecs:eu-central-1:111111111111:task/c/abc';
@@ -210,8 +221,8 @@ describe('right-size line: which resource drives the suggestion', () => {
 
   test('an OOM at 99 % of 8192 MiB on a 4096-unit task: the memory limit alone, memory drives it', () => {
     expect(rightSize(report({ cpuMaxUtilizationPercent: 10, maxMemoryUsedMiB: 8110, memoryLimitMiB: 8192 }), { ...cfg, cpu: 4096, memoryMiB: 8192 }))
-      .toBe('At its limit: memory peaked at 99 % of its 8192 MiB limit. With 20 % headroom it needs 2048 CPU units / 10240 MiB ' +
-        '(now 4096 CPU units / 8192 MiB); memory drives the size: its peak of 8110 MiB needs 9732 MiB with the headroom.');
+      .toBe('At its limit: the task\'s memory peaked at 99 % of its 8192 MiB. With 20 % headroom it needs 2048 CPU units / 10240 MiB ' +
+        '(now 4096 CPU units / 8192 MiB); memory drives the size: the task\'s peak of 8110 MiB needs 9732 MiB with the headroom.');
   });
 
   test('the smallest size holds both peaks: no driver named; nothing large enough: says which', () => {
@@ -226,7 +237,7 @@ describe('right-size line: which resource drives the suggestion', () => {
 describe('RUN_OUTCOME record', () => {
   const KEYS = ['type', 'version', 'family', 'clusterName', 'taskArn', 'taskId', 'outcome', 'oom', 'appExitCode', 'stopCode', 'summary',
     'startedAt', 'stoppedAt', 'durationSeconds', 'cpu', 'memoryMiB', 'peakMemoryMiB', 'memoryLimitMiB', 'peakMemoryPercent',
-    'cpuAverageUtilizationPercent', 'cpuMaxUtilizationPercent', 'rightSize'];
+    'taskPeakMemoryMiB', 'taskPeakMemoryPercent', 'cpuAverageUtilizationPercent', 'cpuMaxUtilizationPercent', 'rightSize'];
 
   test('with a REPORT: every field, percent rounded to 0.1', () => {
     const detail = detailOf();
@@ -252,6 +263,8 @@ describe('RUN_OUTCOME record', () => {
       peakMemoryMiB: 100,
       memoryLimitMiB: 512,
       peakMemoryPercent: 19.5,
+      taskPeakMemoryMiB: 100,
+      taskPeakMemoryPercent: 19.5,
       cpuAverageUtilizationPercent: 10,
       cpuMaxUtilizationPercent: 20,
       rightSize: 'Right-sized: 256 CPU units / 512 MiB is the smallest Fargate size that holds the peaks with 20 % headroom.',
@@ -270,6 +283,8 @@ describe('RUN_OUTCOME record', () => {
       peakMemoryMiB: null,
       memoryLimitMiB: null,
       peakMemoryPercent: null,
+      taskPeakMemoryMiB: null,
+      taskPeakMemoryPercent: null,
       cpuAverageUtilizationPercent: null,
       cpuMaxUtilizationPercent: null,
       rightSize: null,

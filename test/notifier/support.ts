@@ -62,7 +62,8 @@ export async function createLogs(streams: Record<string, string[]>): Promise<str
 
 export function reportLine(taskArn: string, figures: Partial<ReportData>): string {
   // The JSON line exactly as the agent prints it (its own formatter), so the handler is tested on the real contract.
-  return formatReport({
+  // Unless given, the task's memory figures equal the app's (an app without a hard limit, alone in the task).
+  const r = {
     taskArn,
     appContainer: 'app',
     appExitCode: 0,
@@ -74,8 +75,16 @@ export function reportLine(taskArn: string, figures: Partial<ReportData>): strin
     cpuAverageUtilizationPercent: 20,
     cpuMaxUtilizationPercent: 40,
     samples: 6,
-    memorySource: 'tmde',
+    memorySource: 'tmde' as const,
     ...figures,
+  };
+  return formatReport({
+    memoryLimitScope: 'task',
+    taskMaxMemoryUsedMiB: r.maxMemoryUsedMiB,
+    taskMemoryMiB: r.memoryLimitMiB,
+    taskMaxMemoryUtilizationPercent: r.maxMemoryUtilizationPercent,
+    taskMemorySource: r.memorySource,
+    ...r,
   })[1];
 }
 

@@ -264,6 +264,14 @@ describe('settings users must be able to set', () => {
       expect(a.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
       expect(a.OKActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:info']);
     }
+    // The default (no okActions): OK goes where the alarm goes.
+    const byDefault = alarms(synth(minimalProps({ alarmActions: [page] })).template);
+    expect(byDefault).toHaveLength(5);
+    for (const a of byDefault) {
+      expect(a.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
+      expect(a.OKActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
+    }
+    // An empty list turns OK notifications off.
     for (const a of alarms(synth(minimalProps({ alarmActions: [page], okActions: [] })).template)) {
       expect(a.AlarmActions).toEqual(['arn:aws:sns:eu-central-1:111111111111:page']);
       expect(a.OKActions).toBeUndefined();

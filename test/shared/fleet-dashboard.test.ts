@@ -314,7 +314,7 @@ describe('limits', () => {
       expect(queries.map((q) => q.match(/SOURCE '/g)!.length)).toEqual([50, 10]);
       expect(queries.map((q) => q.match(/family = /g)!.length)).toEqual([50, 10]);
     }
-    Annotations.fromStack(stack).hasWarning('/Fleet/Fleet', Match.stringLikeRegexp('split in 2 pairs: each refresh runs 4 queries, and an account runs at most 30'));
+    Annotations.fromStack(stack).hasWarning('/Fleet/Fleet', Match.stringLikeRegexp('split in 2 pairs: each refresh runs 4 queries, and an account runs at most 100'));
   });
 
   test('long family names split the queries before 10,000 characters', () => {
