@@ -395,8 +395,10 @@ const CHART_CASE: DelayCase = 'drawn';
  * False scale-outs under a noisy steady load below the threshold (2 tasks, each 1 s sample ± sd points), per idle
  * flush: the share of 10-minute runs with any scale-out, and the calls per task per minute. Drawn delays.
  */
-function noisyModel(settings: ScalingSettings): Array<{ variant: string; mean: number; sd: number; falseScaleOutShare: number; callsPerTaskMinute: number }> {
-  const out: Array<{ variant: string; mean: number; sd: number; falseScaleOutShare: number; callsPerTaskMinute: number }> = [];
+interface NoisyRow { variant: string; mean: number; sd: number; falseScaleOutShare: number; callsPerTaskMinute: number }
+
+function noisyModel(settings: ScalingSettings): NoisyRow[] {
+  const out: NoisyRow[] = [];
   const runs = Math.max(50, Math.round(PHASES / 5));
   const variants: Array<[string, (s: ScalingSettings) => void, 'adaptive' | 'fixed']> = [
     ['every sample at once (complete data)', (s) => { s.agent.flushIntervalS = 1; }, 'fixed'],
@@ -432,7 +434,10 @@ function runAll(setups: Named[]): { results: Result[]; representative: Record<st
       for (const step of STEPS) {
         const horizonS = n.setup.kind === 'step' ? 600 : 1800;
         const scenario = { before: BEFORE, after: step };
-        const runs = Array.from({ length: PHASES }, (_, i) => { const r = rng(1 + i); return simulateStep(n.setup, scenario, delaysOf(c, r), r, { horizonS }); });
+        const runs = Array.from({ length: PHASES }, (_, i) => {
+          const r = rng(1 + i);
+          return simulateStep(n.setup, scenario, delaysOf(c, r), r, { horizonS });
+        });
         const min = n.setup.kind === 'step' ? n.setup.settings.minCapacity : n.setup.minCapacity;
         results.push({
           key: n.key,
@@ -535,7 +540,7 @@ async function main(): Promise<void> {
     `model ${modelSeconds.toFixed(0)} s`);
   lines.push('');
   const md: string[] = [];
-  md.push('| Set-up | Delays | Step | First scale-out (s) p10 / p50 / p90 | Enough healthy capacity (s) p10 / p50 / p90 | First action short of 2× |');
+  md.push('| Set-up | Delays | Step | First scale-out (s) p10 / p50 / p90 | Enough healthy capacity (s) p10 / p50 / p90 | First action +50 % only |');
   md.push('|---|---|---|---|---|---|');
   for (const r of results) {
     md.push(`| ${r.label} | ${r.case} | ${r.step}× | ${trio(r.firstActionS)} | ${trio(r.enoughS)}${r.enoughS.never ? ` (${r.enoughS.never} never)` : ''} | ` +
@@ -562,7 +567,7 @@ async function main(): Promise<void> {
   lines.push(`noisy steady load below the threshold (${Math.max(50, Math.round(PHASES / 5))} seeded runs per row):`);
   lines.push(...nmd);
   for (const n of m.noisy ?? []) {
-    lines.push(`measured (bundled agent, one task, ${n.seconds.toFixed(0)} s, noisy duty ${NOISE.mean * 100} ± ${NOISE.sd * 100} % each second): flush ${n.flushS} s: ` +
+    lines.push(`measured (bundled agent, one task, ${n.seconds.toFixed(0)} s, noisy duty ${(NOISE.mean * 100).toFixed(0)} ± ${(NOISE.sd * 100).toFixed(0)} % each second): flush ${n.flushS} s: ` +
       `${n.callsPerMinute.toFixed(1)} calls/min; samples ${n.sampleMean.toFixed(1)} ± ${n.sampleSd.toFixed(1)} % (${n.samplesAtOrAbove} at or above ${threshold} %); ` +
       `of ${n.windows} 10 s windows, seen 3 s after their end: ${n.emptyAtEvaluation} empty, ${n.falseBreaches} read ≥ ${threshold} % while all their samples average less; ` +
       `mean bias of the seen average ${n.meanBias.toFixed(1)} points`);

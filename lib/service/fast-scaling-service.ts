@@ -230,7 +230,7 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
    * flushes every second, and at once when a sample first crosses it, so the scale-out alarm sees a burst within
    * about a second of the sample. A longer interval biases the scale-out alarm: the samples below the threshold that
    * follow one above it wait for this flush, and a 10 s alarm evaluated before it sees mostly the high ones (30 s: false
-   * scale-outs at 50–60 % CPU in about a third of 10-minute runs in the benchmark's model, against 1 in 20 at 10 s).
+   * scale-outs at 50–60 % CPU in a third to a half of 10-minute runs in the benchmark's model, 2–7 % at 10 s).
    *
    * @default Duration.seconds(10)
    */

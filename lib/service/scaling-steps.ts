@@ -119,8 +119,9 @@ export function scaleInIntervals(steps: appscaling.ScalingInterval[]): appscalin
  * band is kept 5 points narrow (a slow climb lands in it; a burst about 1 time in 16). An average of 90 % or more
  * means saturated tasks, whose demand CPU cannot show (it reads at most 100 %): tripling then makes a 2× burst's
  * capacity wait for the faster half of its new tasks, not the slowest of them (Fargate starts vary: the drawn model's
- * 2× p90 81 s instead of 100 s with doubling; bench/results/scaling-latency.json), and leaves 67 % CPU, below the
- * threshold, where doubling leaves 100 % and doubles again a minute later.
+ * 2× p90 81 s instead of 100 s with doubling; bench/results/scaling-latency.json). The price: the alarm acts again a
+ * minute later, and when the new tasks are not healthy by then it triples again, so a 2× burst often ends at
+ * `maxCapacity` (doubling: 8 tasks); scale-in gives them back one per cooldown.
  */
 export const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [
   { lower: 70, upper: 75, change: 50 },
@@ -159,8 +160,8 @@ export const DEFAULT_SCALE_IN_COOLDOWN = Duration.minutes(5);
  * Not 30 s: the fast flush sends a task's samples up to the latest one at or above the threshold, and the samples
  * after it wait for the idle flush; a 10 s alarm evaluated in between averages the part it has, which leans to the
  * high samples. With 30 s most periods are seen that way, and a service at 50–60 % CPU with a 1 s spread of 10 points
- * scales out when it should not in about a third of 10-minute runs (10 s: about 1 in 20; all samples at once: none;
- * bench/scaling-latency.ts, "noisy steady load").
+ * scales out when it should not in a third to a half of 10-minute runs (10 s: 2–7 %; every sample at once: 0–1 %;
+ * bench/scaling-latency.ts, "noisy steady load"; test/service/scaling-timeline.test.ts shows it on one timeline).
  */
 export const DEFAULT_FLUSH_INTERVAL = Duration.seconds(10);
 
