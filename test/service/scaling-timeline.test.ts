@@ -138,6 +138,18 @@ describe('the whole service after a load step (template settings, drawn delays, 
     expect(spread(run(4).map((x) => x.enoughS)).p50).toBeLessThanOrEqual(140);
   });
 
+  test('noisy steady load at 55 ± 10 % with the template\'s idle flush: at most 1 run in 10 scales out within 10 minutes (a 30 s flush: about half)', () => {
+    const r0 = rng(11);
+    let n = 0;
+    for (let i = 0; i < 60; i++) {
+      const r = rng(Math.floor(r0() * 1e9));
+      const x = simulateStep({ kind: 'step', settings: defaults, agentMode: 'adaptive' }, { before: 0.55, after: 0.55, noiseSd: 10 }, drawDelays(r), r,
+        { horizonS: 600, timeline: true });
+      if (x.actions.some((a) => a.t >= 0 && a.desired > defaults.minCapacity)) n++;
+    }
+    expect(n).toBeLessThanOrEqual(6);
+  });
+
   test('the steps matter: with doubling instead of tripling from 90 %, the 2× p90 misses 90 s (the slowest new task decides)', () => {
     const doubling: ScalingSettings = JSON.parse(JSON.stringify(defaults));
     const out = doubling.policies.find((p) => p.steps.some((x) => x.change > 0))!;
