@@ -1,4 +1,5 @@
-"""Chart of the scaling benchmark: healthy tasks against demand after a 2x and a 4x load step (mid delays), for the
+"""Chart of the scaling benchmark: healthy tasks against demand after a 2x and a 4x load step (the JSON's chartCase
+delays: drawn from their distributions), for the
 phase whose time to enough capacity is the median of its set-up, plus the p10/p50/p90 of that time per set-up.
 
     python3 bench/plot-scaling.py bench/results/scaling-latency.json bench/results/scaling-latency.png
@@ -16,6 +17,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 COLORS = {
     "fast": "#1b9e77",
+    "flush30": "#66a61e",
+    "doubling": "#e6ab02",
     "previous": "#a6761d",
     "native20blocked": "#7570b3",
     "native20recomputed": "#e7298a",
@@ -26,6 +29,7 @@ COLORS = {
 
 def main(src: str, dst: str) -> None:
     data = json.load(open(src))
+    case = data.get("chartCase", "mid")
     labels = data["labels"]
     rep = data["representative"]
     fig, axes = plt.subplots(1, 3, figsize=(15, 4.8), dpi=100, gridspec_kw={"width_ratios": [1, 1, 1.05]})
@@ -35,7 +39,7 @@ def main(src: str, dst: str) -> None:
         for key, by_step in rep.items():
             tl = by_step[step]["timeline"]
             ax.step([p["t"] for p in tl], [p["healthy"] for p in tl], where="post", color=COLORS.get(key, "grey"), linewidth=1.8, label=labels[key])
-        ax.set_title(f"{step}x step at t = 0 (mid delays, median phase of each set-up)", fontsize=9)
+        ax.set_title(f"{step}x step at t = 0 ({case} delays, median phase of each set-up)", fontsize=9)
         ax.set_xlabel("seconds since the load step")
         ax.set_ylabel("healthy tasks")
         ax.set_xlim(-30, 900)
@@ -44,7 +48,7 @@ def main(src: str, dst: str) -> None:
     axes[1].legend(loc="lower right", fontsize=7)
 
     ax = axes[2]
-    rows = [r for r in data["results"] if r["case"] == "mid"]
+    rows = [r for r in data["results"] if r["case"] == case]
     names = []
     for i, r in enumerate(rows):
         e = r["enoughS"]
@@ -59,7 +63,7 @@ def main(src: str, dst: str) -> None:
     ax.axvline(140, color="#1b9e77", linestyle=":", linewidth=1)
     ax.set_xscale("log")
     ax.set_xlabel("s to enough healthy capacity: p10-p90, dot p50 (dotted: 90 s, 140 s)", fontsize=8)
-    ax.set_title(f"{data['phases']} random step phases per row, mid delays", fontsize=9)
+    ax.set_title(f"{data['phases']} random step phases per row, {case} delays", fontsize=9)
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(dst)

@@ -82,6 +82,80 @@ export const DELAYS: Record<string, { range: Range; source: string }> = {
   },
 };
 
+/**
+ * A delay drawn from a distribution: lognormal by its median and σ (of the log), or uniform; clamped to `clamp`.
+ * Every drawn delay gives its reason in {@link DRAWN_DELAYS} (`source`): a published figure or "assumption".
+ */
+export type Distribution =
+  | { kind: 'lognormal'; median: number; sigma: number; clamp: [number, number] }
+  | { kind: 'uniform'; min: number; max: number };
+
+/**
+ * The delays of the drawn model: each trial draws the CloudWatch and Auto Scaling delays once (the evaluation phase of
+ * an alarm and the service's own path to CloudWatch are the same all trial long), and each new task its own Fargate
+ * start and target registration (tasks start independently: a 2× burst waits for the slower of its new tasks).
+ * Medians and spreads are assumptions kept within the ranges of {@link DELAYS} (the clamp), except where a source is
+ * named. This is the model the README's figures and the targets use; the fixed `low`/`mid`/`high` cases remain as rows.
+ */
+export const DRAWN_DELAYS: Record<keyof Omit<DelayValues, 'perTask'>, { dist: Distribution; source: string }> = {
+  putLatencyS: {
+    dist: { kind: 'lognormal', median: 0.2, sigma: 0.6, clamp: [0.05, 1] },
+    source: 'Assumption: lognormal, median 0.2 s, σ 0.6 (p10 0.09 s, p90 0.43 s), within DELAYS.putLatencyS [0.05, 1].',
+  },
+  cloudWatchIngestS: {
+    dist: { kind: 'lognormal', median: 2, sigma: 0.5, clamp: [0.5, 5] },
+    source: 'Assumption: lognormal, median 2 s, σ 0.5 (p10 1.1 s, p90 3.8 s), within DELAYS.cloudWatchIngestS [0.5, 5].',
+  },
+  alarmEvaluationLagS: {
+    dist: { kind: 'uniform', min: 1, max: 9 },
+    source: 'Assumption: uniform over DELAYS.alarmEvaluationLagS [1, 9] s: evaluations run every 10 s (RULES.highResEvaluation) at a ' +
+      'phase AWS does not publish, so every phase is taken as equally likely (mean 5 s, above the mid case\'s 3 s).',
+  },
+  autoScalingActionS: {
+    dist: { kind: 'lognormal', median: 3, sigma: 0.5, clamp: [1, 10] },
+    source: 'Assumption: lognormal, median 3 s, σ 0.5 (p10 1.6 s, p90 5.7 s), within DELAYS.autoScalingActionS [1, 10].',
+  },
+  fargateStartS: {
+    dist: { kind: 'lognormal', median: 35, sigma: 0.4, clamp: [15, 180] },
+    source: 'Per task. Lognormal, median 35 s, σ 0.4 (p10 21 s, p90 58 s, p99 89 s): the low end matches the AWS News Blog figure ' +
+      'of DELAYS.fargateStartS (23 s), the high end (90 s) is about p99; median and spread are an assumption (image size, ' +
+      'capacity), the median the one of the independent model in issue 17.',
+  },
+  albRegistrationS: {
+    dist: { kind: 'lognormal', median: 3, sigma: 0.5, clamp: [1, 10] },
+    source: 'Per task. Assumption: lognormal, median 3 s, σ 0.5, within DELAYS.albRegistrationS [1, 10]; then the first health ' +
+      'check at a random point within one interval, as in the fixed cases.',
+  },
+};
+
+/** A standard normal draw (Box–Muller) from a uniform source. */
+function normal(random: () => number): number {
+  const u = Math.max(1e-12, random());
+  const v = random();
+  return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * v);
+}
+
+/** One draw from a {@link Distribution}. */
+export function draw(dist: Distribution, random: () => number): number {
+  if (dist.kind === 'uniform') return dist.min + (dist.max - dist.min) * random();
+  const x = dist.median * Math.exp(dist.sigma * normal(random));
+  return Math.min(dist.clamp[1], Math.max(dist.clamp[0], x));
+}
+
+/** The delays of one trial of the drawn model (see {@link DRAWN_DELAYS}); Fargate start and registration per task. */
+export function drawDelays(random: () => number): DelayValues {
+  const g = (k: keyof typeof DRAWN_DELAYS) => draw(DRAWN_DELAYS[k].dist, random);
+  return {
+    putLatencyS: g('putLatencyS'),
+    cloudWatchIngestS: g('cloudWatchIngestS'),
+    alarmEvaluationLagS: g('alarmEvaluationLagS'),
+    autoScalingActionS: g('autoScalingActionS'),
+    fargateStartS: DRAWN_DELAYS.fargateStartS.dist.kind === 'lognormal' ? DRAWN_DELAYS.fargateStartS.dist.median : 35,
+    albRegistrationS: 3,
+    perTask: (r) => ({ fargateStartS: draw(DRAWN_DELAYS.fargateStartS.dist, r), albRegistrationS: draw(DRAWN_DELAYS.albRegistrationS.dist, r) }),
+  };
+}
+
 /** CPU of a task that is running but not yet healthy (the load balancer sends it nothing). Assumption; range 0–10 %. */
 export const IDLE_TASK_CPU = 2;
 
@@ -133,6 +207,11 @@ export interface AgentSettings {
   fastFlushIntervalS: number;
   /** Whether the fast-flush settings came from the template (else: the planned wiring, see the results). */
   fastFlushFromTemplate: boolean;
+  /**
+   * Not in the agent (a what-if for the bench): keep the fast interval for this many seconds after the latest sample
+   * at or above the threshold, so the samples after it are not held back. @default 0
+   */
+  fastFlushHoldS?: number;
 }
 
 export interface ScalingSettings {
@@ -476,6 +555,11 @@ export interface StepScenario {
   before: number;
   /** Demand after the step at t = 0, share of the initial capacity (2 = a 2× step). */
   after: number;
+  /**
+   * Standard deviation (percentage points) of independent noise on each task's 1 s CPU samples (request arrivals,
+   * /proc's 10 ms ticks), clamped to 0–100. @default 0
+   */
+  noiseSd?: number;
 }
 
 export interface DelayValues {
@@ -485,6 +569,8 @@ export interface DelayValues {
   autoScalingActionS: number;
   fargateStartS: number;
   albRegistrationS: number;
+  /** When set, each new task draws its own Fargate start and registration (the drawn model); else the two above. */
+  perTask?: (random: () => number) => { fargateStartS: number; albRegistrationS: number };
 }
 
 export function delaysFor(c: Case): DelayValues {
@@ -528,6 +614,8 @@ interface Task {
   latest: number;
   buffer: Array<[number, number]>;
   lastFlush: number;
+  /** Time of the latest sample at or above the fast-flush threshold. */
+  lastHigh: number;
 }
 
 const DT = 0.1;
@@ -563,6 +651,7 @@ export function simulateStep(setup: Setup, scenario: StepScenario, d: DelayValue
     latest: 0,
     buffer: [],
     lastFlush: -Infinity,
+    lastHigh: -Infinity,
   });
 
   const cpuStore = new MetricStore();
@@ -626,8 +715,9 @@ export function simulateStep(setup: Setup, scenario: StepScenario, d: DelayValue
     // New tasks for a raised desired count; a lowered count stops the newest tasks.
     while (known < target.desired) {
       const at = target.actions[target.actions.length - 1]?.at ?? t;
-      const runningAt = at - offset + d.fargateStartS;
-      tasks.push(newTask(runningAt, runningAt + d.albRegistrationS + random() * hcInterval, flushS));
+      const own = d.perTask ? d.perTask(random) : d;
+      const runningAt = at - offset + own.fargateStartS;
+      tasks.push(newTask(runningAt, runningAt + own.albRegistrationS + random() * hcInterval, flushS));
       known++;
     }
     while (known > target.desired) { tasks.pop(); known--; }
@@ -653,11 +743,13 @@ export function simulateStep(setup: Setup, scenario: StepScenario, d: DelayValue
       // A 1 s sample ends at this tick: the datum of the second [t − 1, t).
       if ((i + k.samplePhase) % perS === 0) {
         if (k.accTicks >= perS) {
-          const v = k.acc / k.accTicks;
+          const v = scenario.noiseSd ? Math.min(100, Math.max(0, k.acc / k.accTicks + scenario.noiseSd * normal(random))) : k.acc / k.accTicks;
           const prev = k.latest;
           k.latest = v;
           k.buffer.push([t + offset - 1, v]);
-          if (v >= fastThreshold && (prev < fastThreshold || t >= k.lastFlush + agent.fastFlushIntervalS - DT / 2)) flush(k, t);
+          if (v >= fastThreshold) k.lastHigh = t;
+          const fast = v >= fastThreshold || t <= k.lastHigh + (agent.fastFlushHoldS ?? 0) + DT / 2;
+          if (fast && (prev < fastThreshold || t >= k.lastFlush + agent.fastFlushIntervalS - DT / 2)) flush(k, t);
         }
         k.acc = 0;
         k.accTicks = 0;

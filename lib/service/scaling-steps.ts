@@ -114,11 +114,20 @@ export function scaleInIntervals(steps: appscaling.ScalingInterval[]): appscalin
 
 /**
  * Default scale-out steps on the service CPU (percent of the task's vCPU), PercentChangeInCapacity: +50 % of the tasks
- * from 70 %, double from 75 %. The step is chosen from the alarm's breaching datapoint, the 10 s period's average: a
- * load step early or late in a period reads anywhere from the threshold to 100 %, so the +50 % band is kept 5 points
- * narrow (a slow climb still lands in it; a burst lands in it about 1 time in 16, against 1 in 6 with 70–85 %: bench run).
+ * from 70 %, double from 75 %, triple from 90 %. The step is chosen from the alarm's breaching datapoint, the 10 s
+ * period's average: a load step early or late in a period reads anywhere from the threshold to 100 %, so the +50 %
+ * band is kept 5 points narrow (a slow climb lands in it; a burst about 1 time in 16). An average of 90 % or more
+ * means saturated tasks, whose demand CPU cannot show (it reads at most 100 %): tripling then makes a 2× burst's
+ * capacity wait for the faster half of its new tasks, not the slowest of them (Fargate starts vary: the drawn model's
+ * 2× p90 81 s instead of 100 s with doubling; bench/results/scaling-latency.json). The price: the alarm acts again a
+ * minute later, and when the new tasks are not healthy by then it triples again, so a 2× burst often ends at
+ * `maxCapacity` (doubling: 8 tasks); scale-in gives them back one per cooldown.
  */
-export const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [{ lower: 70, upper: 75, change: 50 }, { lower: 75, change: 100 }];
+export const DEFAULT_SCALE_OUT_STEPS: appscaling.ScalingInterval[] = [
+  { lower: 70, upper: 75, change: 50 },
+  { lower: 75, upper: 90, change: 100 },
+  { lower: 90, change: 200 },
+];
 
 /** Default scale-in steps: one task fewer at or below 30 % CPU (ChangeInCapacity). */
 export const DEFAULT_SCALE_IN_STEPS: appscaling.ScalingInterval[] = [{ upper: 30, change: -1 }];
@@ -146,7 +155,14 @@ export const DEFAULT_SCALE_IN_EVALUATION_PERIODS = 5;
 /** Default scale-in cooldown. */
 export const DEFAULT_SCALE_IN_COOLDOWN = Duration.minutes(5);
 
-/** Default agent flush interval of a FastScalingService: 10 s (6 PutMetricData calls per task per minute while idle). */
+/**
+ * Default agent flush interval of a FastScalingService: 10 s (6 PutMetricData calls per task per minute while idle).
+ * Not 30 s: the fast flush sends a task's samples up to the latest one at or above the threshold, and the samples
+ * after it wait for the idle flush; a 10 s alarm evaluated in between averages the part it has, which leans to the
+ * high samples. With 30 s most periods are seen that way, and a service at 50–60 % CPU with a 1 s spread of 10 points
+ * scales out when it should not in a third to a half of 10-minute runs (10 s: 2–7 %; every sample at once: 0–1 %;
+ * bench/scaling-latency.ts, "noisy steady load"; test/service/scaling-timeline.test.ts shows it on one timeline).
+ */
 export const DEFAULT_FLUSH_INTERVAL = Duration.seconds(10);
 
 /**

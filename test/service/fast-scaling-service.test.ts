@@ -78,7 +78,8 @@ describe('defaults', () => {
       MinAdjustmentMagnitude: 1,
       StepAdjustments: [
         { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 5, ScalingAdjustment: 50 },
-        { MetricIntervalLowerBound: 5, ScalingAdjustment: 100 },
+        { MetricIntervalLowerBound: 5, MetricIntervalUpperBound: 20, ScalingAdjustment: 100 },
+        { MetricIntervalLowerBound: 20, ScalingAdjustment: 200 },
       ],
     });
   });

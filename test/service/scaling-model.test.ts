@@ -1,7 +1,7 @@
 /** The benchmark's model (bench/scaling-model.ts): each AWS rule on known inputs. */
 import {
-  adjustment, chooseStep, CloudWatchAlarm, delaysFor, MetricStore, RULES, rng, ScalableTarget, simulateStep, spread,
-  StepPolicySettings, StepScalingPolicy, TargetTrackingPolicy,
+  adjustment, chooseStep, CloudWatchAlarm, DELAYS, delaysFor, draw, drawDelays, DRAWN_DELAYS, MetricStore, percentile, RULES, rng,
+  ScalableTarget, ScalingSettings, simulateStep, spread, StepPolicySettings, StepScalingPolicy, TargetTrackingPolicy,
 } from '../../bench/scaling-model';
 
 const alarm = {
@@ -112,4 +112,81 @@ test('simulateStep: a saturating step gets a first action within the alarm perio
   // Idle: one call per 10 s per task; from the step on, every second.
   expect(runs[0].callsBefore).toBeCloseTo(6, 0);
   expect(runs[0].callsAfter).toBeGreaterThan(50);
+});
+
+test('drawn delays: every distribution names its source or says assumption, stays within the stated range, and is seeded', () => {
+  for (const [k, v] of Object.entries(DRAWN_DELAYS)) {
+    expect(v.source).toMatch(/Assumption|assumption|News Blog/);
+    const range = DELAYS[k].range;
+    const r = rng(3);
+    const xs = Array.from({ length: 2000 }, () => draw(v.dist, r));
+    // Within the fixed cases' range, except Fargate start, whose clamp [15, 180] s holds the lognormal's tails.
+    const [lo, hi] = k === 'fargateStartS' ? [15, 180] : [range.low, range.high];
+    expect(Math.min(...xs)).toBeGreaterThanOrEqual(lo);
+    expect(Math.max(...xs)).toBeLessThanOrEqual(hi);
+  }
+  // Fargate start: lognormal, median 35 s, σ 0.4: p10 ≈ 21 s, p90 ≈ 58 s (2,000 seeded draws).
+  const r = rng(5);
+  const starts = Array.from({ length: 2000 }, () => drawDelays(r).perTask!(r).fargateStartS);
+  expect(percentile(starts, 50)).toBeGreaterThan(33);
+  expect(percentile(starts, 50)).toBeLessThan(37);
+  expect(percentile(starts, 10)).toBeGreaterThan(19);
+  expect(percentile(starts, 90)).toBeLessThan(62);
+  expect(drawDelays(rng(9))).toMatchObject(JSON.parse(JSON.stringify(drawDelays(rng(9)))));
+});
+
+test('drawn delays: each new task starts on its own draw', () => {
+  const settings = {
+    minCapacity: 2,
+    maxCapacity: 10,
+    policies: [{ ...out, cooldownS: 45, steps: [{ lower: 0, change: 200 }] }],
+    agent: { flushIntervalS: 10, fastFlushCpuPercent: 70, fastFlushIntervalS: 1, fastFlushFromTemplate: true },
+    healthCheck: { intervalS: 5, healthyThresholdCount: 2 },
+    taskVcpu: 0.5,
+  };
+  const r = rng(2);
+  const x = simulateStep({ kind: 'step', settings, agentMode: 'adaptive' }, { before: 0.3, after: 2 }, drawDelays(r), r, { timeline: true });
+  // 2 → 6 at once; the 4 new tasks become RUNNING at different seconds.
+  const runningSteps = new Set(x.timeline!.filter((p) => p.t > 0).map((p) => p.running));
+  expect(x.firstActionTo).toBe(6);
+  expect(runningSteps.size).toBeGreaterThanOrEqual(4);
+});
+
+describe('noisy steady load below the threshold: what the idle flush interval does to the scale-out alarm', () => {
+  // Two tasks at 55 % CPU, each 1 s sample ± 10 points (sd); 10 minutes; seeded. The fast flush sends a task's
+  // samples up to the latest one ≥ 70 % at once; the ones after it wait for the idle flush. A 10 s alarm evaluated in
+  // between averages what it has, which leans to the high samples (RULES.highResEvaluation: evaluated every 10 s).
+  const base: ScalingSettings = {
+    minCapacity: 2,
+    maxCapacity: 10,
+    policies: [{ ...out, cooldownS: 45 }],
+    agent: { flushIntervalS: 10, fastFlushCpuPercent: 70, fastFlushIntervalS: 1, fastFlushFromTemplate: true },
+    healthCheck: { intervalS: 5, healthyThresholdCount: 2 },
+    taskVcpu: 0.5,
+  };
+  const falseScaleOuts = (flushIntervalS: number, mode: 'adaptive' | 'fixed', holdS = 0) => {
+    const settings = { ...base, agent: { ...base.agent, flushIntervalS, fastFlushHoldS: holdS } };
+    let n = 0;
+    for (let i = 0; i < 60; i++) {
+      const r = rng(100 + i);
+      const x = simulateStep({ kind: 'step', settings, agentMode: mode }, { before: 0.55, after: 0.55, noiseSd: 10 }, drawDelays(r), r,
+        { horizonS: 600, timeline: true });
+      if (x.actions.some((a) => a.t >= 0 && a.desired > 2)) n++;
+    }
+    return n;
+  };
+
+  test('complete data (every sample at once) never scales out; a 10 s idle flush rarely; a 30 s one in a large share of runs', () => {
+    const complete = falseScaleOuts(1, 'fixed');
+    const ten = falseScaleOuts(10, 'adaptive');
+    const thirty = falseScaleOuts(30, 'adaptive');
+    expect(complete).toBe(0);
+    expect(ten).toBeLessThanOrEqual(6); // ≤ 10 % of the runs
+    expect(thirty).toBeGreaterThanOrEqual(15); // ≥ 25 % of the runs
+    expect(thirty).toBeGreaterThan(3 * Math.max(1, ten));
+  });
+
+  test('what-if: holding the fast interval 10 s after a high sample removes the bias even with a 30 s idle flush', () => {
+    expect(falseScaleOuts(30, 'adaptive', 10)).toBeLessThanOrEqual(2);
+  });
 });
