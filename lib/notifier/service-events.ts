@@ -1,6 +1,8 @@
 // The run-outcome handler's service side: the events of a FastScalingService with Slack (task stops, deployments,
 // service actions, the ceiling alarm) and the scheduled flush of crash windows. Bundled into run-outcome.lambda; the
 // claim, the REPORT reader and Slack posting are the handler's own, passed in (one way to do each).
+// Only run-outcome.lambda.ts imports this file, and its bundle carries the SDK (a devDependency, as for that file).
+/* eslint-disable import/no-extraneous-dependencies */
 import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/client-cloudwatch';
 import {
   ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand,
@@ -19,14 +21,14 @@ export interface ServiceEventInput {
 
 /** What the handler lends: its claim, REPORT reader and Slack poster. */
 export interface ServiceHandlerDeps {
+  deadline: number;
+  reportWaitMs: number;
   claim(key: string, token: string): Promise<{ metricsPublished: boolean; outcomeLogged: boolean } | undefined>;
   markDone(key: string, token: string, outcome: Outcome, slack: string): Promise<void>;
   release(key: string, token: string, metricsPublished: boolean, outcomeLogged: boolean): Promise<void>;
   readReport(cfg: ServiceEventsConfig, detail: TaskStateDetail, until: number): Promise<{ report?: AgentReport; note: string }>;
   webhookUrl(secretArn: string): Promise<string>;
   postToSlack(url: string, message: SlackMessage, deadline: number): Promise<string>;
-  deadline: number;
-  reportWaitMs: number;
 }
 
 const cloudwatch = new CloudWatchClient({});
@@ -189,7 +191,8 @@ async function readWindow(key: string): Promise<WindowItem> {
 }
 
 /** Reads, changes and writes the service's window item; a concurrent writer makes it read again (up to 25 times). */
-async function updateWindow<T>(cfg: ServiceEventsConfig, change: (s: ServiceWindowState) => { state: ServiceWindowState; result: T; remove?: boolean }): Promise<T> {
+async function updateWindow<T>(cfg: ServiceEventsConfig,
+  change: (s: ServiceWindowState) => { state: ServiceWindowState; result: T; remove?: boolean }): Promise<T> {
   const key = windowKey(cfg);
   for (let attempt = 0; attempt < 25; attempt++) {
     const cur = await readWindow(key);
@@ -197,27 +200,38 @@ async function updateWindow<T>(cfg: ServiceEventsConfig, change: (s: ServiceWind
     try {
       if (remove) {
         await dynamodb.send(new DeleteItemCommand({
-          TableName: TABLE(), Key: { taskArn: { S: key } },
-          ConditionExpression: 'version = :v', ExpressionAttributeValues: { ':v': { N: String(cur.version) } },
+          TableName: TABLE(),
+          Key: { taskArn: { S: key } },
+          ConditionExpression: 'version = :v',
+          ExpressionAttributeValues: { ':v': { N: String(cur.version) } },
         }));
         await dynamodb.send(new UpdateItemCommand({
-          TableName: TABLE(), Key: { taskArn: { S: WINDOW_INDEX_KEY } },
-          UpdateExpression: 'DELETE #k :k', ExpressionAttributeNames: { '#k': 'keys' }, ExpressionAttributeValues: { ':k': { SS: [key] } },
+          TableName: TABLE(),
+          Key: { taskArn: { S: WINDOW_INDEX_KEY } },
+          UpdateExpression: 'DELETE #k :k',
+          ExpressionAttributeNames: { '#k': 'keys' },
+          ExpressionAttributeValues: { ':k': { SS: [key] } },
         }));
       } else {
         await dynamodb.send(new PutItemCommand({
           TableName: TABLE(),
           Item: {
-            taskArn: { S: key }, window: { S: JSON.stringify(state) }, version: { N: String(cur.version + 1) },
-            config: { S: JSON.stringify(cfg) }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + TTL_SECONDS) },
+            taskArn: { S: key },
+            window: { S: JSON.stringify(state) },
+            version: { N: String(cur.version + 1) },
+            config: { S: JSON.stringify(cfg) },
+            expiresAt: { N: String(Math.floor(Date.now() / 1000) + TTL_SECONDS) },
           },
           ConditionExpression: cur.version === 0 ? 'attribute_not_exists(taskArn)' : 'version = :v',
           ExpressionAttributeValues: cur.version === 0 ? undefined : { ':v': { N: String(cur.version) } },
         }));
         // ADD to a string set is idempotent: the flush finds this service.
         await dynamodb.send(new UpdateItemCommand({
-          TableName: TABLE(), Key: { taskArn: { S: WINDOW_INDEX_KEY } },
-          UpdateExpression: 'ADD #k :k', ExpressionAttributeNames: { '#k': 'keys' }, ExpressionAttributeValues: { ':k': { SS: [key] } },
+          TableName: TABLE(),
+          Key: { taskArn: { S: WINDOW_INDEX_KEY } },
+          UpdateExpression: 'ADD #k :k',
+          ExpressionAttributeNames: { '#k': 'keys' },
+          ExpressionAttributeValues: { ':k': { SS: [key] } },
         }));
       }
       return result;
@@ -277,8 +291,11 @@ async function flushAll(deps: ServiceHandlerDeps): Promise<any> {
     const item = await readWindow(key);
     if (!item.cfg) {
       await dynamodb.send(new UpdateItemCommand({
-        TableName: TABLE(), Key: { taskArn: { S: WINDOW_INDEX_KEY } },
-        UpdateExpression: 'DELETE #k :k', ExpressionAttributeNames: { '#k': 'keys' }, ExpressionAttributeValues: { ':k': { SS: [key] } },
+        TableName: TABLE(),
+        Key: { taskArn: { S: WINDOW_INDEX_KEY } },
+        UpdateExpression: 'DELETE #k :k',
+        ExpressionAttributeNames: { '#k': 'keys' },
+        ExpressionAttributeValues: { ':k': { SS: [key] } },
       }));
       continue;
     }
