@@ -62,7 +62,7 @@ export async function handleServiceInput(input: any, deps: ServiceHandlerDeps): 
     case 'ECS Task State Change': return taskStopped(ev, cfg!, deps);
     case 'ECS Deployment State Change': {
       const m = deploymentMessage(ev.detail as ServiceEventDetail, cfg!);
-      return m ? postOnce(`service-event#${ev.id}`, m.channel, m.message, cfg!, deps) : { result: 'ignored', event: ev.detail.eventName };
+      return m ? postOnce(`service-event#${ev.id}#${ev.detail.eventName}`, m.channel, m.message, cfg!, deps) : { result: 'ignored', event: ev.detail.eventName };
     }
     case 'ECS Service Action': {
       const m = serviceActionMessage(ev.detail as ServiceEventDetail, cfg!);
@@ -74,7 +74,7 @@ export async function handleServiceInput(input: any, deps: ServiceHandlerDeps): 
     }
     case 'CloudWatch Alarm State Change': {
       if (ev.detail?.state?.value !== 'ALARM') return { result: 'ignored', event: `alarm ${ev.detail?.state?.value}` };
-      return postOnce(`service-event#${ev.id}`, 'failure', ceilingMessage(cfg!, ev.detail?.state?.reason), cfg!, deps);
+      return postOnce(`service-event#${ev.id}#ALARM`, 'failure', ceilingMessage(cfg!, ev.detail?.state?.reason), cfg!, deps);
     }
     default:
       log('ERROR', `skipped: unknown detail-type ${JSON.stringify(ev.detailType)}`);
@@ -136,7 +136,9 @@ async function taskStopped(ev: ServiceEventInput['serviceEvent'], cfg: ServiceEv
       record.peakMiB = read.report.maxMemoryUsedMiB;
       record.limitMiB = typeof read.report.memoryLimitMiB === 'number' && read.report.memoryLimitMiB > 0 ? read.report.memoryLimitMiB : cfg.memoryMiB;
     }
-    const now = Date.now();
+    // Windows by the event's time (EventBridge's `time`, when ECS emitted it), so a crash at a window's end falls on
+    // one side of it whatever the delivery delay; without one, the arrival time.
+    const now = Date.parse(ev.time ?? '') || Date.now();
     const windowMs = cfg.windowSeconds * 1000;
     const step = await updateWindow(cfg, (s) => {
       const r = addCrash(s, key, record, now, windowMs);

@@ -133,7 +133,9 @@ function closeIfEnded(s: ServiceWindowState, now: number): void {
  * - the window has ended while the crashes go on (it counted crashes, and this one comes within one window of its
  *   end): its summary is queued, and this crash opens the next window, counted, not posted: a crash loop gives one
  *   post at once, then one summary per window.
- * Out-of-order delivery changes nothing: windows are by arrival (`now`), and a crash is a member of a window or not.
+ * `now` is the event's time. Out of order: a crash older than the open window is counted in it (never posted twice,
+ * never lost); a crash redelivered after its window was summarised is found in no window and starts nothing new only if
+ * it is still in `pending`; otherwise the per-task claim (DONE) has already stopped it before this function.
  */
 export function addCrash(state: ServiceWindowState, taskArn: string, crash: CrashRecord, now: number, windowMs: number): CrashStep {
   const s = copy(state);
