@@ -39,8 +39,8 @@ describe('the service rule', () => {
     expect(rules).toHaveLength(1);
     const [, rule]: any = rules[0];
     expect(rule.Properties.EventPattern).toEqual({
-      'source': ['aws.ecs', 'aws.cloudwatch'],
-      '$or': [
+      source: ['aws.ecs', 'aws.cloudwatch'],
+      $or: [
         { 'detail-type': ['ECS Task State Change'], 'detail': { clusterArn: [expect.anything()], group: ['service:sin-web_service-dev'], lastStatus: ['STOPPED'] } },
         { 'detail-type': ['ECS Deployment State Change', 'ECS Service Action'], 'resources': [{ Ref: expect.stringMatching(/^WebService/) }] },
         { 'detail-type': ['CloudWatch Alarm State Change'], 'resources': [{ 'Fn::GetAtt': [expect.stringMatching(/ScaledToCeilingAlarm/), 'Arn'] }] },
@@ -74,8 +74,14 @@ describe('the service rule', () => {
     const derived = (e: any, edit: (e: any) => void) => { const c = JSON.parse(JSON.stringify(e)); edit(c); return c; };
     // Derived: a CloudWatch Alarm State Change with the fields of the CloudWatch User Guide's example.
     const alarmEvent = (arn: string) => ({
-      'version': '0', 'id': 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92', 'detail-type': 'CloudWatch Alarm State Change', 'source': 'aws.cloudwatch',
-      'account': '111111111111', 'time': '2026-12-07T04:00:00Z', 'region': 'eu-central-1', 'resources': [arn],
+      'version': '0',
+      'id': 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
+      'detail-type': 'CloudWatch Alarm State Change',
+      'source': 'aws.cloudwatch',
+      'account': '111111111111',
+      'time': '2026-12-07T04:00:00Z',
+      'region': 'eu-central-1',
+      'resources': [arn],
       'detail': { alarmName: 'ceiling', state: { value: 'ALARM', reason: 'Threshold Crossed' }, previousState: { value: 'OK' } },
     });
     const cases: Array<[string, object, boolean]> = [
@@ -123,12 +129,19 @@ describe('alarms and props', () => {
     const { stack, svc } = service({ maxCapacity: 12, alarmOverrides: { taskCrashes: { threshold: 5 } } });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'TaskCrashes', Statistic: 'Sum', Period: 300, Threshold: 5, EvaluationPeriods: 1, TreatMissingData: 'notBreaching',
+      MetricName: 'TaskCrashes',
+      Statistic: 'Sum',
+      Period: 300,
+      Threshold: 5,
+      EvaluationPeriods: 1,
+      TreatMissingData: 'notBreaching',
       Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: svc.serviceName }]),
     });
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
       Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(FILL(desired, 0) >= 12 AND FILL(cpu, 0) >= 70, 1, 0)' })]),
-      EvaluationPeriods: 5, DatapointsToAlarm: 5, Threshold: 1,
+      EvaluationPeriods: 5,
+      DatapointsToAlarm: 5,
+      Threshold: 1,
     });
     expect(svc.taskCrashesAlarm).toBeDefined();
     expect(svc.scaledToCeilingAlarm).toBeDefined();
