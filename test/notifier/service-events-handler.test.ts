@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -18,7 +18,7 @@ function load(file: string): any {
   const text = fs.readFileSync(path.join(FIXTURES, file), 'utf8');
   if (file.endsWith('.json')) return JSON.parse(text);
   // A Python dict literal (arkime): Python's own parser.
-  const py = require('node:child_process').spawnSync(process.env.PYTHON ?? 'python3',
+  const py = spawnSync(process.env.PYTHON ?? 'python3',
     ['-c', 'import ast, json, sys; print(json.dumps(ast.literal_eval(sys.stdin.read())))'], { input: text, encoding: 'utf8' });
   return JSON.parse(py.stdout);
 }

@@ -11,7 +11,8 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { FastScalingService, FastScalingServiceProps } from '../../lib';
 
 /** A FastScalingService on the user's cluster (a VPC with flow logs, Container Insights on), synthesized to a file. */
-function synth(props: Partial<FastScalingServiceProps> = {}, withSlack = false): { app: App; stack: Stack; templatePath: string; svc: FastScalingService } {
+function synth(props: Partial<FastScalingServiceProps> = {}, withSlack = false):
+{ app: App; stack: Stack; templatePath: string; svc: FastScalingService } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fargate-monitor-svc-'));
   const app = new App({ outdir });
   const stack = new Stack(app, 'Service');

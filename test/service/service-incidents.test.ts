@@ -109,11 +109,11 @@ describe('resources', () => {
   const count = (stack: Stack) => Object.keys(Template.fromStack(stack).toJSON().Resources).length;
 
   test('a service with Slack adds its rule and permission and its two alarms; the handler adds its flush rule and permission once', () => {
-    const counts = (slackServices: number, plain: number) => {
+    const counts = (slackServices: number, plainServices: number) => {
       const stack = newStack();
       RunOutcomeHandler.of(stack);
       for (let i = 0; i < slackServices; i++) new FastScalingService(stack, `Slack${i}`, { container: { image }, slackNotifications: slackOf(stack) });
-      for (let i = 0; i < plain; i++) new FastScalingService(stack, `Plain${i}`, { container: { image } });
+      for (let i = 0; i < plainServices; i++) new FastScalingService(stack, `Plain${i}`, { container: { image } });
       return count(stack);
     };
     const none = counts(0, 2);
