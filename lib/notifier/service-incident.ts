@@ -13,8 +13,6 @@ export interface ServiceEventsConfig extends RunOutcomeConfig {
   windowSeconds: number;
   /** The service's most tasks, for the ceiling message. */
   maxCapacity?: number;
-  /** Name of the ceiling alarm, whose ALARM state change posts "scaled out to the ceiling". */
-  ceilingAlarmName?: string;
 }
 
 /** Why a service task stop is an incident; also the `Reason` dimension of `TaskCrashes`. */
