@@ -65,6 +65,14 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
     expect(rules).toEqual(GUARD_USER_CHOICES);
   });
 
+  test('slackNotifications adds only the run-outcome handler\'s two documented findings (README, "Compliance")', () => {
+    const { app, templatePath } = synth({}, true);
+    const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
+    const rules = [...new Set(report.violations.map((v) => v.ruleName))].sort();
+    // The handler runs outside a VPC (it calls public AWS endpoints and Slack); its on-failure queue IS a dead-letter queue.
+    expect(rules).toEqual([...GUARD_USER_CHOICES, 'lambda_inside_vpc_check', 'sqs_dlq_check'].sort());
+  });
+
   test('a non-root, read-only app container clears the two container findings', () => {
     const { app, templatePath } = synth({ container: { image: ecs.ContainerImage.fromRegistry('x'), user: '101', readonlyRootFilesystem: true } });
     const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
