@@ -121,6 +121,7 @@ async function taskStopped(ev: ServiceEventInput['serviceEvent'], cfg: ServiceEv
   const claimed = await deps.claim(key, t);
   if (!claimed) return { result: 'duplicate' };
   let metricsPublished = claimed.metricsPublished;
+  let posted = 'counted';
   try {
     if (!metricsPublished) {
       await publishCrash(cfg, stop.reason);
@@ -144,21 +145,21 @@ async function taskStopped(ev: ServiceEventInput['serviceEvent'], cfg: ServiceEv
       const r = addCrash(s, key, record, now, windowMs);
       return { state: r.state, result: r };
     });
-    let posted = 'counted';
     if (step.postAtOnce) {
       if (started && !read) read = await deps.readReport(cfg, detail, until);
       posted = await post('failure', crashMessage(detail, stop, cfg, read?.report, read?.note), cfg, deps);
     }
     await deps.markDone(key, t, stop.outcome, posted);
-    // Summaries of windows that have ended (the scheduled flush does the same; a claim per window posts each once).
-    await postPendingSummaries(cfg, deps);
     log('INFO', 'service task crashed', { taskArn: key, reason: stop.reason, slack: posted });
-    return { result: 'handled', reason: stop.reason, slack: posted };
   } catch (e) {
     await deps.release(key, t, metricsPublished, false).catch(() => undefined);
     log('ERROR', `failed, will be retried: ${String((e as Error)?.message ?? e)}`, { taskArn: key });
     throw e;
   }
+  // Summaries of windows that have ended, after the crash is done (a failure here must not hand the crash's claim
+  // back and post it twice); the scheduled flush does the same a minute later, a claim per window posts each once.
+  await postPendingSummaries(cfg, deps);
+  return { result: 'handled', reason: stop.reason, slack: posted };
 }
 
 /**

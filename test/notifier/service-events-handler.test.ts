@@ -225,6 +225,32 @@ describe('through the bundled handler', () => {
     expect(text[5]).toContain('RESOURCE:FARGATE');
   }, 180_000);
 
+  test('the ceiling alarm: ALARM posted once (redelivery is a duplicate), OK ignored; other service actions ignored', async () => {
+    const table = await createTable();
+    const cfg = config(await createLogs({}), { maxCapacity: 12 });
+    // Derived: a "CloudWatch Alarm State Change" with the fields of the CloudWatch User Guide's example.
+    const alarm = (value: string, id: string) => ({
+      'version': '0',
+      id,
+      'detail-type': 'CloudWatch Alarm State Change',
+      'source': 'aws.cloudwatch',
+      'account': '111111111111',
+      'time': '2026-12-07T04:00:00Z',
+      'region': 'eu-central-1',
+      'resources': ['arn:aws:cloudwatch:eu-central-1:111111111111:alarm:ceiling'],
+      'detail': { alarmName: 'ceiling', state: { value, reason: 'Threshold Crossed: 5 out of the last 5 datapoints were greater than or equal to the threshold (1.0).' } },
+    });
+    // Derived: the AWS docs' START_IMPAIRED event renamed to SERVICE_STEADY_STATE (never posted).
+    const steady = load(F.startImpaired);
+    steady.detail.eventName = 'SERVICE_STEADY_STATE';
+    steady.detail.eventType = 'INFO';
+    const run = await runAt([alarm('ALARM', 'a1'), alarm('ALARM', 'a1'), alarm('OK', 'a2'), steady].map((e) => ({ at: Date.now(), input: input(e, cfg) })), env(table));
+    expect(run.results.map((r) => r.result)).toEqual(['handled', 'duplicate', 'ignored', 'ignored']);
+    const posts = slack.posts('/failure');
+    expect(posts.map(headerOf)).toEqual([`:chart_with_upwards_trend: At its ceiling: ${cfg.serviceName}`]);
+    expect(JSON.stringify(posts[0])).toContain('maxCapacity (12 tasks)');
+  }, 120_000);
+
   test('TaskCrashes: one per crash, with and without Reason, in the service\'s namespace', async () => {
     const table = await createTable();
     const group = await createLogs({});
