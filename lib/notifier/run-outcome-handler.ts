@@ -1,6 +1,8 @@
 import { Duration, Lazy, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -152,6 +154,7 @@ export class RunOutcomeHandler extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
 
   private readonly namespaces = new Set<string>();
+  private flushRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: RunOutcomeHandlerProps = {}) {
     super(scope, id);
@@ -239,5 +242,32 @@ export class RunOutcomeHandler extends Construct {
       slack.successWebhook.grantRead(this.function);
       slack.failureWebhook.grantRead(this.function);
     }
+  }
+
+  /**
+   * The crash windows' flush: a rule that invokes the function once a minute, so the summary of a crash loop's last
+   * window is posted when no further crash comes. Created with the first service with Slack notifications.
+   */
+  public get serviceWindowFlushRule(): events.IRule | undefined {
+    return this.flushRule;
+  }
+
+  /**
+   * Lets the handler serve a FastScalingService's events (see `grantTask`) and keep its crash windows: reading and
+   * deleting the window items in the dedup table, and, once per handler, `serviceWindowFlushRule` (a rule and its
+   * Lambda permission, for every service of the handler together).
+   */
+  public grantService(namespace: string, logGroup: logs.ILogGroup, slack: SlackNotificationOptions): void {
+    this.grantTask(namespace, logGroup, slack);
+    if (this.flushRule) return;
+    this.function.addToRolePolicy(new iam.PolicyStatement({
+      actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
+      resources: [this.dedupTable.tableArn],
+    }));
+    this.flushRule = new events.Rule(this, 'ServiceWindowFlush', {
+      description: 'cdk-fargate-monitor: posts the summary of a service crash window that has ended (once a minute)',
+      schedule: events.Schedule.rate(Duration.minutes(1)),
+      targets: [new targets.LambdaFunction(this.function, { event: events.RuleTargetInput.fromObject({ serviceFlush: true }) })],
+    });
   }
 }

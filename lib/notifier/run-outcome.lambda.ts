@@ -11,6 +11,7 @@ import {
   AgentReport, buildMessage, judge, Outcome, parseReportLine, RunOutcomeConfig, runOutcomeRecord, SlackMessage, TaskStateDetail, taskStarted,
 } from './run-outcome';
 import { judgeRun, ReliableRunConfig, RunOutcomeInput } from './run-report';
+import { handleServiceInput, isServiceInput } from './service-events';
 
 /**
  * What the rule target sends: the event's detail and `resources` (the task ARN), and the task's configuration. The
@@ -72,6 +73,10 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
   const started = Date.now();
   const deadline = started + (context?.getRemainingTimeInMillis?.() ?? 120_000) - SAFETY_MS;
   if (input && typeof input === 'object' && input.runOutcome) return handleRun(input, started, deadline);
+  // A FastScalingService's events and the crash windows' flush (lib/notifier/service-events.ts).
+  if (isServiceInput(input)) {
+    return handleServiceInput(input, { claim, markDone, release, readReport, webhookUrl, postToSlack, deadline, reportWaitMs: REPORT_WAIT_MS });
+  }
   const problem = validate(input);
   if (problem) {
     // Never retried: a broken or unknown event would fail the same way every time.

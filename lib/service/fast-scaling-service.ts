@@ -5,6 +5,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elbv2 from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as events from 'aws-cdk-lib/aws-events';
 import { Construct } from 'constructs';
 import {
   DEFAULT_FLUSH_INTERVAL, DEFAULT_HEALTH_CHECK, defaultFastFlushCpuThresholdPercent,
@@ -14,7 +15,9 @@ import {
 } from './scaling-steps';
 import { ServiceAlarmOptions, ServiceAlarms } from './service-alarms';
 import { ServiceDashboard } from './service-dashboard';
+import { ServiceIncidents } from './service-incidents';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
+import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
 import { validateAlarmPeriod, withPeriod } from '../shared/alarm-factory';
 import { AppContainerOptions } from '../shared/app-container-options';
 import { FleetMember, FleetMemberKind, IFleetDashboardMember } from '../shared/fleet-dashboard';
@@ -256,6 +259,34 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
    * @default '/'
    */
   readonly healthCheckPath?: string;
+
+  /**
+   * Tell the service's incidents in Slack (README, "A service's incidents in Slack"): a crashed task (out of memory
+   * with the agent's peak, non-zero exit, failed health checks, failed to start; never a scale-in, deployment or user
+   * stop) at once, then one summary per `incidentWindow` while the crashes go on; a failed deployment and a circuit
+   * breaker's rollback; service actions that block capacity (at most once per window); the service at its ceiling.
+   * Completed deployments go to the success channel when `notifySuccess` (default true). Adds one EventBridge rule
+   * and its Lambda permission, the `TaskCrashes` metric and alarm, and the ceiling alarm; the stack's run-outcome
+   * handler serves it (with, once per handler, a one-minute rule that posts ended windows' summaries).
+   *
+   * @default - no Slack messages and no TaskCrashes metric
+   */
+  readonly slackNotifications?: SlackNotificationOptions;
+
+  /**
+   * The crash window: the first crash posts at once, further crashes within this time are counted and posted once as
+   * a summary; each service action is posted at most once per window. 1 minute to 1 day.
+   *
+   * @default Duration.minutes(10)
+   */
+  readonly incidentWindow?: Duration;
+
+  /**
+   * The run-outcome handler that serves `slackNotifications`.
+   *
+   * @default - the stack's default handler, `RunOutcomeHandler.of(this)`
+   */
+  readonly runOutcomeHandler?: RunOutcomeHandler;
 }
 
 /**
@@ -309,6 +340,18 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
 
   /** The ALB-fronted service pattern this construct composes. */
   public readonly pattern: ecsPatterns.ApplicationLoadBalancedFargateService;
+
+  /**
+   * With `slackNotifications`: the EventBridge rule sending the service's stopped tasks, deployment and service-action
+   * events and its ceiling alarm's state changes to the run-outcome handler.
+   */
+  public readonly incidentRule?: events.IRule;
+
+  /** With `slackNotifications`: `TaskCrashes` Sum ≥ threshold (default 3) in 5 minutes, a crash loop. */
+  public readonly taskCrashesAlarm?: cloudwatch.Alarm;
+
+  /** With `slackNotifications`: at `maxCapacity` with CPU over the scale-out threshold for 5 minutes (posted to Slack). */
+  public readonly scaledToCeilingAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: FastScalingServiceProps) {
     const containerPort = props.container?.containerPort ?? 80;
@@ -410,7 +453,66 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
       }).dashboard;
     }
 
+    if (props.slackNotifications) {
+      const incidents = new ServiceIncidents(this, 'Incidents', {
+        cluster: this.cluster,
+        service: this.service,
+        serviceName: this.serviceName,
+        taskDefinition: this.taskDefinition,
+        appContainerName: this.appContainerName,
+        taskMetrics: this.taskMetrics,
+        logGroup: this.logGroup,
+        slackNotifications: props.slackNotifications,
+        handler: props.runOutcomeHandler,
+        incidentWindow: props.incidentWindow,
+        maxCapacity,
+        scaleOutAlarm: this.cpuScaling.scaleOutAlarm,
+        taskCrashesAlarm: props.alarmOverrides?.taskCrashes,
+        scaledToCeilingAlarm: props.alarmOverrides?.scaledToCeiling,
+        alarmActions: props.alarmActions,
+        okActions: props.okActions,
+      });
+      this.dashboard?.addWidgets(
+        new cloudwatch.GraphWidget({
+          title: 'Task crashes by reason (count per minute; run-outcome handler)',
+          left: ['OutOfMemory', 'ExitCode', 'HealthCheck', 'FailedToStart'].map((r) => this.metricTaskCrashes(r)),
+          leftYAxis: { min: 0, showUnits: false },
+          stacked: true,
+          width: 12,
+        }),
+        new cloudwatch.AlarmStatusWidget({ title: 'Incidents', alarms: incidents.alarms, width: 12 }),
+      );
+      this.incidentRule = incidents.rule;
+      this.taskCrashesAlarm = incidents.taskCrashesAlarm;
+      this.scaledToCeilingAlarm = incidents.scaledToCeilingAlarm;
+    }
+
     this.acknowledgeNagFindings(props.publicLoadBalancer ?? true);
+  }
+
+  /**
+   * Crashed tasks of this service, `TaskCrashes` (unit Count), published by the run-outcome handler when
+   * `slackNotifications` is set (without it, the metric has no data): one per task stopped out of memory, by a
+   * non-zero exit, by failed health checks or failing to start, never by a scale-in, a deployment or a user. Dimensions
+   * `ClusterName`, `ServiceName`, and with `reason` also `Reason` (`OutOfMemory`, `ExitCode`, `HealthCheck`,
+   * `FailedToStart`).
+   *
+   * @param reason one reason only; default: all crashes
+   * @default statistic Sum, period 1 minute
+   */
+  public metricTaskCrashes(reason?: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return new cloudwatch.Metric({
+      namespace: this.taskMetrics.namespace,
+      metricName: 'TaskCrashes',
+      statistic: 'Sum',
+      period: Duration.minutes(1),
+      unit: cloudwatch.Unit.COUNT,
+      label: reason,
+      ...props,
+      dimensionsMap: {
+        ClusterName: this.cluster.clusterName, ServiceName: this.serviceName, ...reason ? { Reason: reason } : {}, ...props?.dimensionsMap,
+      },
+    });
   }
 
   /**

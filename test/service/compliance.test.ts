@@ -6,11 +6,13 @@ import { CfnGuardValidator } from '@cdklabs/cdk-validator-cfnguard';
 import { App, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { FastScalingService, FastScalingServiceProps } from '../../lib';
 
 /** A FastScalingService on the user's cluster (a VPC with flow logs, Container Insights on), synthesized to a file. */
-function synth(props: Partial<FastScalingServiceProps> = {}): { app: App; stack: Stack; templatePath: string; svc: FastScalingService } {
+function synth(props: Partial<FastScalingServiceProps> = {}, withSlack = false):
+{ app: App; stack: Stack; templatePath: string; svc: FastScalingService } {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'fargate-monitor-svc-'));
   const app = new App({ outdir });
   const stack = new Stack(app, 'Service');
@@ -21,6 +23,12 @@ function synth(props: Partial<FastScalingServiceProps> = {}): { app: App; stack:
     cluster,
     container: { image: ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27') },
     ...props,
+    ...withSlack ? {
+      slackNotifications: {
+        successWebhook: secretsmanager.Secret.fromSecretNameV2(stack, 'Ok', 'slack/ok'),
+        failureWebhook: secretsmanager.Secret.fromSecretNameV2(stack, 'Ko', 'slack/ko'),
+      },
+    } : {},
   });
   const assembly = app.synth();
   return { app, stack, svc, templatePath: path.join(assembly.directory, assembly.getStackByName(stack.stackName).templateFile) };
@@ -40,6 +48,13 @@ describe('cdk-nag AwsSolutions', () => {
     // Access logs need a bucket the user owns (and its own findings): the example app shows them on.
     expect(findings).toEqual([expect.stringMatching(/^AwsSolutions-ELB2 at Service\/Web\/Service\/LB\//)]);
   });
+
+  test('slackNotifications (the rule, two alarms, the stack\'s run-outcome handler): nothing more', () => {
+    const { app } = synth({}, true);
+    const report = new AwsSolutionsChecks(app).validateScope(app);
+    const findings = report.violations.map((v) => `${v.ruleName} at ${v.violatingResources.map((r: any) => r.constructPath).join(', ')}`);
+    expect(findings).toEqual([expect.stringMatching(/^AwsSolutions-ELB2 at Service\/Web\/Service\/LB\//)]);
+  });
 });
 
 describe('cfn-guard (Control Tower rules, offline)', () => {
@@ -48,6 +63,14 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
     const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
     const rules = [...new Set(report.violations.map((v) => v.ruleName))].sort();
     expect(rules).toEqual(GUARD_USER_CHOICES);
+  });
+
+  test('slackNotifications adds only the run-outcome handler\'s two documented findings (README, "Compliance")', () => {
+    const { app, templatePath } = synth({}, true);
+    const report = new CfnGuardValidator().validate({ templatePaths: [templatePath], appConstruct: app });
+    const rules = [...new Set(report.violations.map((v) => v.ruleName))].sort();
+    // The handler runs outside a VPC (it calls public AWS endpoints and Slack); its on-failure queue IS a dead-letter queue.
+    expect(rules).toEqual([...GUARD_USER_CHOICES, 'lambda_inside_vpc_check', 'sqs_dlq_check'].sort());
   });
 
   test('a non-root, read-only app container clears the two container findings', () => {
@@ -61,6 +84,14 @@ describe('cfn-guard (Control Tower rules, offline)', () => {
 describe('cfn-lint (Python, the CloudFormation linter)', () => {
   test('default props: no errors or warnings', () => {
     const { templatePath } = synth();
+    const run = cfnLint('--format', 'parseable', templatePath);
+    expect(run.error).toBeUndefined();
+    expect(run.stdout + run.stderr).toBe('');
+    expect(run.status).toBe(0);
+  });
+
+  test('slackNotifications: no errors or warnings', () => {
+    const { templatePath } = synth({}, true);
     const run = cfnLint('--format', 'parseable', templatePath);
     expect(run.error).toBeUndefined();
     expect(run.stdout + run.stderr).toBe('');
