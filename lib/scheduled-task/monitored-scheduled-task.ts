@@ -9,6 +9,8 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConcurrencyPolicy, OomRetryOptions, ReliableRunStateMachine, RunRetryOptions } from './reliable-run';
+import { parseSchedule } from './schedule-expression';
+import { addScheduleWarnings } from './schedule-warnings';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
@@ -220,6 +222,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
 
   constructor(scope: Construct, id: string, props: MonitoredScheduledTaskProps) {
     if (!props.schedule) throw new Error('schedule is required: give an EventBridge Scheduler ScheduleExpression');
+    parseSchedule(props.schedule); // what EventBridge Scheduler would reject at deploy fails here, naming `schedule`
     super(scope, id, { ...props, cpu: props.cpu ?? 256, memoryLimitMiB: props.memoryLimitMiB ?? 512 });
     const c = props.container;
     useFargateCapacityProviders(this.cluster, props.capacityProviderStrategies, 'capacityProviderStrategies');
@@ -325,6 +328,8 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
         deadLetterQueue: this.deadLetterQueue,
       }));
     }
+
+    addScheduleWarnings(this, props, reliable);
 
     const overrides = props.alarmOverrides ?? {};
     if (props.scheduleEnabled === false && overrides.missedRun?.enabled === true) {
