@@ -329,7 +329,10 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       }));
     }
 
-    addScheduleWarnings(this, props, reliable);
+    addScheduleWarnings(this, props, {
+      handlerPath: this.runEvents.handler.node.path, handlerAlarms: this.runEvents.handler.alarms,
+      stateMachinePath: this.reliableRuns?.node.path, stateMachineAlarms: this.reliableRuns?.executionsFailedAlarm && [this.reliableRuns.executionsFailedAlarm],
+    });
 
     const overrides = props.alarmOverrides ?? {};
     if (props.scheduleEnabled === false && overrides.missedRun?.enabled === true) {

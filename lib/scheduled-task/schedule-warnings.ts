@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Aspects, Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
@@ -24,17 +24,23 @@ export interface ScheduleWarningInput {
   readonly runTimeout?: Duration;
   readonly concurrencyPolicy?: ConcurrencyPolicy;
   readonly alarmActions?: cloudwatch.IAlarmAction[];
-  readonly runOutcomeHandler?: unknown;
-  readonly reliableRunStateMachine?: unknown;
+}
+
+/** The alarms of what a task shares with others (internal). */
+export interface SharedAlarms {
+  readonly handlerPath: string;
+  readonly handlerAlarms: cloudwatch.Alarm[];
+  readonly stateMachinePath?: string;
+  readonly stateMachineAlarms?: cloudwatch.Alarm[];
 }
 
 /**
  * The synth warnings of a scheduled task about settings that are valid but do what nobody means; each names the prop
  * and the consequence. Internal.
  *
- * @param reliable whether the task's runs go through the reliable-run state machine
+ * @param shared the alarms of the run-outcome handler and reliable-run state machine the task uses
  */
-export function addScheduleWarnings(scope: Construct, props: ScheduleWarningInput, reliable: boolean): void {
+export function addScheduleWarnings(scope: Construct, props: ScheduleWarningInput, shared: SharedAlarms): void {
   const warn = (id: string, message: string) => Annotations.of(scope).addWarningV2(id, message);
   const parsed = parseSchedule(props.schedule);
   const expr = props.schedule.expressionString;
@@ -67,17 +73,31 @@ export function addScheduleWarnings(scope: Construct, props: ScheduleWarningInpu
     }
   }
 
+  // Checked at synth (an aspect), when every alarm action has been added: the shared handler's and state machine's own
+  // alarms, when this task's alarms notify someone and theirs notify nobody.
   if ((props.alarmActions?.length ?? 0) > 0) {
-    if (!props.runOutcomeHandler) {
-      warn(SCHEDULE_WARNINGS.handlerAlarmsWithoutActions, 'alarmActions is set, but this task uses the stack\'s default run-outcome ' +
-        'handler (RunOutcomeHandler.of(stack)), whose own alarms (errors, dead letter) have no actions: when it fails, runs go ' +
-        'uncounted and unposted and nobody is told. Fix: pass runOutcomeHandler: new RunOutcomeHandler(stack, \'RunOutcomes\', { alarmActions }).');
-    }
-    if (reliable && !props.reliableRunStateMachine) {
-      warn(SCHEDULE_WARNINGS.stateMachineAlarmsWithoutActions, 'alarmActions is set, but this task\'s runs go through the stack\'s ' +
-        'default reliable-run state machine (ReliableRunStateMachine.of(stack)), whose executions-failed alarm has no actions: a run ' +
-        'the state machine itself failed is told to nobody. Fix: pass reliableRunStateMachine: new ReliableRunStateMachine(stack, ' +
-        '\'ReliableRuns\', { alarmActions }).');
-    }
+    Aspects.of(scope).add({
+      visit: (node) => {
+        if (node !== scope) return;
+        if (withoutActions(shared.handlerAlarms)) {
+          warn(SCHEDULE_WARNINGS.handlerAlarmsWithoutActions, `alarmActions is set, but the alarms of the run-outcome handler this task uses ` +
+            `(${shared.handlerPath}: errors, dead letter) have no actions: when it fails, runs go uncounted and unposted and nobody is told. ` +
+            'Fix: pass runOutcomeHandler: new RunOutcomeHandler(stack, \'RunOutcomes\', { alarmActions }).');
+        }
+        if (withoutActions(shared.stateMachineAlarms ?? [])) {
+          warn(SCHEDULE_WARNINGS.stateMachineAlarmsWithoutActions, `alarmActions is set, but the executions-failed alarm of the reliable-run ` +
+            `state machine this task's runs go through (${shared.stateMachinePath}) has no actions: a run the state machine itself failed is ` +
+            'told to nobody. Fix: pass reliableRunStateMachine: new ReliableRunStateMachine(stack, \'ReliableRuns\', { alarmActions }).');
+        }
+      },
+    });
   }
+}
+
+/** Whether some of `alarms` exist and none has an ALARM action (read from the synthesized `AlarmActions`). */
+function withoutActions(alarms: cloudwatch.Alarm[]): boolean {
+  return alarms.length > 0 && alarms.every((alarm) => {
+    const actions = Stack.of(alarm).resolve((alarm.node.defaultChild as cloudwatch.CfnAlarm).alarmActions);
+    return !Array.isArray(actions) || actions.length === 0;
+  });
 }

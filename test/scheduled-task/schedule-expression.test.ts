@@ -145,25 +145,35 @@ describe('warnings that mean something: each names the prop and the consequence,
     expect(ourWarnings({ schedule: S.rate(Duration.hours(1)), maxRunDuration: Duration.hours(1) })).toEqual([]);
   });
 
-  test('alarmActions with the stack\'s default handler and state machine: their alarms have no actions; the fix', () => {
+  test('alarmActions while the handler\'s and state machine\'s own alarms have none: the one-line fix', () => {
     const stack = newStack();
     const alarmActions = [new cw_actions.SnsAction(new sns.Topic(stack, 'Topic'))];
     new MonitoredScheduledTask(stack, 'Job', minimalProps({ alarmActions, runRetry: {} }));
     const warnings = Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cdk-fargate-monitor:')).map((w) => String(w.entry.data));
     expect(warnings).toEqual([
-      expect.stringMatching(/^alarmActions is set, but this task uses the stack's default run-outcome handler .* Fix: pass runOutcomeHandler: new RunOutcomeHandler\(stack, 'RunOutcomes', \{ alarmActions \}\)\. \[ack: cdk-fargate-monitor:handlerAlarmsWithoutActions\]$/),
-      expect.stringMatching(/^alarmActions is set, but this task's runs go through the stack's default reliable-run state machine .* Fix: pass reliableRunStateMachine: new ReliableRunStateMachine\(stack, 'ReliableRuns', \{ alarmActions \}\)\. \[ack: cdk-fargate-monitor:stateMachineAlarmsWithoutActions\]$/),
+      expect.stringMatching(/^alarmActions is set, but the alarms of the run-outcome handler this task uses \(TestStack\/FargateMonitorRunOutcomeHandler: errors, dead letter\) have no actions: .* Fix: pass runOutcomeHandler: new RunOutcomeHandler\(stack, 'RunOutcomes', \{ alarmActions \}\)\. \[ack: cdk-fargate-monitor:handlerAlarmsWithoutActions\]$/),
+      expect.stringMatching(/^alarmActions is set, but the executions-failed alarm of the reliable-run state machine this task's runs go through \(TestStack\/FargateMonitorReliableRuns\) has no actions: .* Fix: pass reliableRunStateMachine: new ReliableRunStateMachine\(stack, 'ReliableRuns', \{ alarmActions \}\)\. \[ack: cdk-fargate-monitor:stateMachineAlarmsWithoutActions\]$/),
     ]);
+    // Without alarmActions on the task, nothing to compare with: no warning.
+    expect(ourWarnings({ runRetry: {} })).toEqual([]);
+  });
 
-    const fixed = newStack();
-    const actions = [new cw_actions.SnsAction(new sns.Topic(fixed, 'Topic'))];
-    new MonitoredScheduledTask(fixed, 'Job', minimalProps({
+  test('no such warning once they have actions: given, found by RunOutcomeHandler.of, or added after the task', () => {
+    const stack = newStack();
+    const actions = [new cw_actions.SnsAction(new sns.Topic(stack, 'Topic'))];
+    new MonitoredScheduledTask(stack, 'Given', minimalProps({
       alarmActions: actions,
       runRetry: {},
-      runOutcomeHandler: new RunOutcomeHandler(fixed, 'RunOutcomes', { alarmActions: actions }),
-      reliableRunStateMachine: new ReliableRunStateMachine(fixed, 'ReliableRuns', { alarmActions: actions }),
+      runOutcomeHandler: new RunOutcomeHandler(stack, 'RunOutcomes', { alarmActions: actions }),
+      reliableRunStateMachine: new ReliableRunStateMachine(stack, 'ReliableRuns', { alarmActions: actions }),
     }));
-    expect(Annotations.fromStack(fixed).findWarning('*', Match.stringLikeRegexp('cdk-fargate-monitor:'))).toEqual([]);
+    // An explicit handler under the default id, which RunOutcomeHandler.of then finds.
+    new RunOutcomeHandler(stack, 'FargateMonitorRunOutcomeHandler', { alarmActions: actions });
+    new MonitoredScheduledTask(stack, 'Found', minimalProps({ alarmActions: actions, family: 'found' }));
+    // The default state machine, its alarm given an action after the task was built.
+    const late = new MonitoredScheduledTask(stack, 'Late', minimalProps({ alarmActions: actions, family: 'late', runTimeout: Duration.hours(1) }));
+    late.reliableRuns!.executionsFailedAlarm!.addAlarmAction(actions[0]);
+    expect(Annotations.fromStack(stack).findWarning('*', Match.stringLikeRegexp('cdk-fargate-monitor:'))).toEqual([]);
   });
 
   test('a warning can be acknowledged by its id', () => {
