@@ -235,7 +235,7 @@ function parseField(field: string, spec: FieldSpec, fail: (m: string) => never):
   return { values: out, wraps };
 }
 
-/** The nth-weekday-of-month and last-weekday forms of day-of-week, and `L` / `nW` / `LW` of day-of-month. */
+/** Day-of-month: `?`, `*`, `L`, `LW`, `15W` (the weekday nearest the 15th), or values, ranges and lists. */
 function dayOfMonthMatcher(field: string, fail: (m: string) => never): { match: DayMatcher; notEnumerable?: string } {
   if (field === '?' || field === '*') return { match: () => true };
   if (field === 'L') return { match: (d, _w, dim) => d === dim };
