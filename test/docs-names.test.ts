@@ -47,8 +47,7 @@ function declaredNames(file: string, into: Set<string>): ts.SourceFile {
 }
 
 function jsonKeys(value: unknown, into: Set<string>): void {
-  if (Array.isArray(value)) value.forEach((v) => jsonKeys(v, into));
-  else if (value && typeof value === 'object') {
+  if (Array.isArray(value)) {value.forEach((v) => jsonKeys(v, into));} else if (value && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) {
       into.add(k);
       jsonKeys(v, into);

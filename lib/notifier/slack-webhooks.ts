@@ -1,12 +1,18 @@
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { SlackNotificationOptions } from './run-outcome-handler';
+
+/** The webhook fields of `SlackNotificationOptions` (run-outcome-handler.ts), which imports this file. */
+interface SlackWebhookOptions {
+  readonly webhook?: secretsmanager.ISecret;
+  readonly successWebhook?: secretsmanager.ISecret;
+  readonly failureWebhook?: secretsmanager.ISecret;
+}
 
 /**
  * The webhook secrets of each channel: `successWebhook`/`failureWebhook`, else `webhook`. Internal.
  *
  * @throws naming `slackNotifications` when a channel has none
  */
-export function slackWebhooks(slack: SlackNotificationOptions): { success: secretsmanager.ISecret; failure: secretsmanager.ISecret } {
+export function slackWebhooks(slack: SlackWebhookOptions): { success: secretsmanager.ISecret; failure: secretsmanager.ISecret } {
   const success = slack.successWebhook ?? slack.webhook;
   const failure = slack.failureWebhook ?? slack.webhook;
   if (!success || !failure) {

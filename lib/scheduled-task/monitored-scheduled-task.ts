@@ -329,10 +329,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       }));
     }
 
-    addScheduleWarnings(this, props, {
-      handlerPath: this.runEvents.handler.node.path, handlerAlarms: this.runEvents.handler.alarms,
-      stateMachinePath: this.reliableRuns?.node.path, stateMachineAlarms: this.reliableRuns?.executionsFailedAlarm && [this.reliableRuns.executionsFailedAlarm],
-    });
+    addScheduleWarnings(this, props, this.runEvents.handler, this.reliableRuns);
 
     const overrides = props.alarmOverrides ?? {};
     if (props.scheduleEnabled === false && overrides.missedRun?.enabled === true) {

@@ -3,8 +3,9 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { Construct } from 'constructs';
 import { formatSeconds, scheduleGaps } from './missed-run-window';
-import { ConcurrencyPolicy } from './reliable-run';
+import { ConcurrencyPolicy, ReliableRunStateMachine } from './reliable-run';
 import { parseSchedule } from './schedule-expression';
+import type { RunOutcomeHandler } from '../notifier/run-outcome-handler';
 
 /**
  * Warning ids of a monitored scheduled task (acknowledge one with
@@ -26,21 +27,15 @@ export interface ScheduleWarningInput {
   readonly alarmActions?: cloudwatch.IAlarmAction[];
 }
 
-/** The alarms of what a task shares with others (internal). */
-export interface SharedAlarms {
-  readonly handlerPath: string;
-  readonly handlerAlarms: cloudwatch.Alarm[];
-  readonly stateMachinePath?: string;
-  readonly stateMachineAlarms?: cloudwatch.Alarm[];
-}
-
 /**
  * The synth warnings of a scheduled task about settings that are valid but do what nobody means; each names the prop
  * and the consequence. Internal.
  *
- * @param shared the alarms of the run-outcome handler and reliable-run state machine the task uses
+ * @param handler the run-outcome handler the task uses
+ * @param stateMachine the reliable-run state machine its runs go through, if any
  */
-export function addScheduleWarnings(scope: Construct, props: ScheduleWarningInput, shared: SharedAlarms): void {
+export function addScheduleWarnings(scope: Construct, props: ScheduleWarningInput, handler: RunOutcomeHandler,
+  stateMachine?: ReliableRunStateMachine): void {
   const warn = (id: string, message: string) => Annotations.of(scope).addWarningV2(id, message);
   const parsed = parseSchedule(props.schedule);
   const expr = props.schedule.expressionString;
@@ -79,14 +74,14 @@ export function addScheduleWarnings(scope: Construct, props: ScheduleWarningInpu
     Aspects.of(scope).add({
       visit: (node) => {
         if (node !== scope) return;
-        if (withoutActions(shared.handlerAlarms)) {
-          warn(SCHEDULE_WARNINGS.handlerAlarmsWithoutActions, `alarmActions is set, but the alarms of the run-outcome handler this task uses ` +
-            `(${shared.handlerPath}: errors, dead letter) have no actions: when it fails, runs go uncounted and unposted and nobody is told. ` +
+        if (withoutActions(handler.alarms)) {
+          warn(SCHEDULE_WARNINGS.handlerAlarmsWithoutActions, 'alarmActions is set, but the alarms of the run-outcome handler this task uses ' +
+            `(${handler.node.path}: errors, dead letter) have no actions: when it fails, runs go uncounted and unposted and nobody is told. ` +
             'Fix: pass runOutcomeHandler: new RunOutcomeHandler(stack, \'RunOutcomes\', { alarmActions }).');
         }
-        if (withoutActions(shared.stateMachineAlarms ?? [])) {
-          warn(SCHEDULE_WARNINGS.stateMachineAlarmsWithoutActions, `alarmActions is set, but the executions-failed alarm of the reliable-run ` +
-            `state machine this task's runs go through (${shared.stateMachinePath}) has no actions: a run the state machine itself failed is ` +
+        if (stateMachine?.executionsFailedAlarm && withoutActions([stateMachine.executionsFailedAlarm])) {
+          warn(SCHEDULE_WARNINGS.stateMachineAlarmsWithoutActions, 'alarmActions is set, but the executions-failed alarm of the reliable-run ' +
+            `state machine this task's runs go through (${stateMachine.node.path}) has no actions: a run the state machine itself failed is ` +
             'told to nobody. Fix: pass reliableRunStateMachine: new ReliableRunStateMachine(stack, \'ReliableRuns\', { alarmActions }).');
         }
       },
