@@ -154,7 +154,8 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions, Ala
  * Every alarm is built by the library's one alarm factory: `alarmOverrides` switches each off or changes its
  * threshold, periods and actions; `alarms` lists the created ones.
  *
- * @throws if `maxRunDuration` is under 1 minute, `missedRunWindow` is not a whole number of minutes (5 minutes to
+ * @throws if `schedule` is not a valid EventBridge Scheduler expression (the message names it and the fix),
+ * `maxRunDuration` is under 1 minute, `missedRunWindow` is not a whole number of minutes (5 minutes to
  * 1 day) or hours (up to 7 days), or an override is invalid (the message names it)
  */
 export class ScheduledTaskAlarms extends Construct {
