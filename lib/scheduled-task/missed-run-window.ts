@@ -16,7 +16,7 @@ export interface MissedRunEvaluation {
 }
 
 /** Outcome of deriving a window: an evaluation, or the reason there can be none. */
-export type MissedRunWindowResult = { evaluation: MissedRunEvaluation; derivedFrom: string } | { reason: string };
+export type MissedRunWindowResult = { evaluation: MissedRunEvaluation; derivedFrom: string } | { reason: string; oneTime?: boolean };
 
 /** Margin for start latency (Fargate provisioning and image pull), event delivery and our handler. */
 export const START_MARGIN_SECONDS = 10 * 60;
@@ -107,7 +107,7 @@ export const MISSED_RUN_FIXED_FIELDS: Partial<Record<OverridableField, string>> 
 };
 
 /** The shortest and longest gaps between runs of a schedule, or why they cannot be known. */
-export type ScheduleGaps = { kind: 'rate' | 'cron'; shortest: number; longest: number; timeZone: string } | { reason: string };
+export type ScheduleGaps = { kind: 'rate' | 'cron'; shortest: number; longest: number; timeZone: string } | { reason: string; oneTime?: boolean };
 
 const gapCache = new Map<string, ScheduleGaps>();
 
@@ -121,7 +121,7 @@ export function scheduleGaps(schedule: scheduler.ScheduleExpression): ScheduleGa
   const expr = schedule.expressionString;
   const parsed = parseSchedule(schedule);
   if (!parsed) return { reason: 'the schedule expression is a token, unknown until deployment' };
-  if (parsed.kind === 'at') return { reason: `${expr} is a one-time schedule: there is no next run to miss` };
+  if (parsed.kind === 'at') return { reason: `${expr} is a one-time schedule: there is no next run to miss`, oneTime: true };
   const timeZone = schedule.timeZone?.timezoneName ?? 'UTC';
   if (parsed.kind === 'rate') return { kind: 'rate', shortest: parsed.seconds, longest: parsed.seconds, timeZone };
   const key = `${expr} ${timeZone}`;

@@ -232,7 +232,10 @@ export class ScheduledTaskAlarms extends Construct {
             'No missed-run alarm: give schedule or missedRunWindow to ScheduledTaskAlarms.');
         } else {
           const derived = deriveMissedRunWindow(props.schedule, maxRun, props.scheduleTimeWindow?.maxWindow, props.retryAllowance);
-          if ('reason' in derived) {
+          if ('reason' in derived && derived.oneTime) {
+            // A one-time job has nothing to miss: not a gap in its monitoring, so no warning (the failed-run alarm stays).
+            Annotations.of(this).addInfoV2('cdk-fargate-monitor:noMissedRunWindow', `No missed-run alarm: ${derived.reason}.`);
+          } else if ('reason' in derived) {
             Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
               `No missed-run alarm: ${derived.reason}. Set missedRunWindow (≤ 7 days) to have one, or alarmOverrides.missedRun.enabled false to silence this warning.`);
           } else {
