@@ -289,8 +289,10 @@ function dayOfWeekMatcher(field: string, fail: (m: string) => never): { match: D
 function suggestion(fields: string[]): string {
   if (fields.length === 7) return `cron(${fixDays(fields.slice(1)).join(' ')}) (a leading seconds field is not supported; drop it)`;
   if (fields.length === 5) {
-    const numericDow = /\d/.test(fields[4]) && fields[4] !== '?';
-    return `cron(${fixDays([...fields, '*']).join(' ')}) (Unix cron has no year field${numericDow ? '; here day-of-week 1-7 is SUN-SAT, Unix 0-6 plus one' : ''})`;
+    // Unix day-of-week 0-6 (and 7) is Sunday-Saturday; EventBridge's is 1-7.
+    const dow = fields[4].replace(/\d+/g, (n) => String((Number(n) % 7) + 1));
+    const note = dow !== fields[4] ? `; Unix day-of-week ${fields[4]} is ${dow} here (1-7 = SUN-SAT)` : '';
+    return `cron(${fixDays([...fields.slice(0, 4), dow, '*']).join(' ')}) (Unix cron has no year field${note})`;
   }
   return 'cron(0 2 * * ? *) (02:00 every day)';
 }

@@ -28,6 +28,7 @@ function ourWarnings(overrides: Partial<MonitoredScheduledTaskProps>): string[] 
 describe('schedules AWS would reject fail at synth, naming `schedule` and showing the fix', () => {
   test.each<[string, string, string | undefined, RegExp]>([
     ['5 fields (Unix cron)', 'cron(15 3 * * *)', undefined, /has 5; write cron\(15 3 \* \* \? \*\)/],
+    ['5 fields with a Unix day-of-week', 'cron(0 9 * * 1-5)', undefined, /write cron\(0 9 \? \* 2-6 \*\) \(Unix cron has no year field; Unix day-of-week 1-5 is 2-6 here \(1-7 = SUN-SAT\)\)/],
     ['7 fields (a seconds field)', 'cron(0 15 3 * * ? *)', undefined, /has 7; write cron\(15 3 \* \* \? \*\) \(a leading seconds field/],
     ['both day fields "*"', 'cron(15 3 * * * *)', undefined, /must be "\?".*write cron\(15 3 \* \* \? \*\)/],
     ['both day fields set', 'cron(0 9 1 * MON *)', undefined, /day-of-month \("1"\) and day-of-week \("MON"\) must be "\?"/],
