@@ -12,6 +12,7 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { RunOutcomeFunction } from './run-outcome-function';
+import { slackWebhooks } from './slack-webhooks';
 import { AlarmFactory, countAlarmDefinition } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
 import { stackDefault } from '../shared/stack-default';
@@ -20,18 +21,36 @@ import { stackDefault } from '../shared/stack-default';
 const DEFAULT_HANDLER_ID = 'FargateMonitorRunOutcomeHandler';
 
 /**
- * Slack notifications of a monitored scheduled task: one message per run, success and failure to different channels.
+ * Slack notifications of a monitored scheduled task: one message per run. One channel: give `webhook`. Success and
+ * failure in different channels: give `successWebhook` and `failureWebhook` (an incoming webhook is bound to one
+ * channel), or `webhook` plus the one that differs.
+ *
+ * Each is a Secrets Manager secret whose value is the channel's incoming-webhook URL (the plain URL, or JSON
+ * `{"url": "https://hooks.slack.com/..."}`), read by the handler at run time and cached for 10 minutes; the URL is
+ * never in the template or an environment variable. A secret used for both channels is granted and read once.
  */
 export interface SlackNotificationOptions {
   /**
-   * Secret whose value is the incoming-webhook URL of the channel for successful runs (the plain URL, or JSON
-   * `{"url": "https://hooks.slack.com/..."}`). Read by the handler at run time and cached for 10 minutes; the URL
-   * is never in the template or an environment variable.
+   * Secret with the incoming-webhook URL of the channel for every run: successful, failed and interrupted, unless
+   * `successWebhook` or `failureWebhook` is given.
+   *
+   * @default - none: give both `successWebhook` and `failureWebhook`
    */
-  readonly successWebhook: secretsmanager.ISecret;
+  readonly webhook?: secretsmanager.ISecret;
 
-  /** Secret with the incoming-webhook URL of the channel for failed and interrupted runs (same format). */
-  readonly failureWebhook: secretsmanager.ISecret;
+  /**
+   * Secret with the incoming-webhook URL of the channel for successful runs.
+   *
+   * @default - `webhook`
+   */
+  readonly successWebhook?: secretsmanager.ISecret;
+
+  /**
+   * Secret with the incoming-webhook URL of the channel for failed, failed-to-start and interrupted runs.
+   *
+   * @default - `webhook`
+   */
+  readonly failureWebhook?: secretsmanager.ISecret;
 
   /**
    * Post successful runs too. When false, only failed, failed-to-start and interrupted runs are posted.
@@ -239,8 +258,7 @@ export class RunOutcomeHandler extends Construct {
     // streams (`…:log-group:NAME:log-stream:STREAM`).
     logGroup.grant(this.function, 'logs:GetLogEvents');
     if (slack) {
-      slack.successWebhook.grantRead(this.function);
-      slack.failureWebhook.grantRead(this.function);
+      for (const secret of new Set(Object.values(slackWebhooks(slack)))) secret.grantRead(this.function);
     }
   }
 
@@ -271,3 +289,4 @@ export class RunOutcomeHandler extends Construct {
     });
   }
 }
+

@@ -1,6 +1,7 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { ParsedCron, parseCron, parseSchedule } from './schedule-expression';
 import { AlarmDefinition, OverridableField } from '../shared/alarm-factory';
 
 /**
@@ -15,7 +16,7 @@ export interface MissedRunEvaluation {
 }
 
 /** Outcome of deriving a window: an evaluation, or the reason there can be none. */
-export type MissedRunWindowResult = { evaluation: MissedRunEvaluation; derivedFrom: string } | { reason: string };
+export type MissedRunWindowResult = { evaluation: MissedRunEvaluation; derivedFrom: string } | { reason: string; oneTime?: boolean };
 
 /** Margin for start latency (Fargate provisioning and image pull), event delivery and our handler. */
 export const START_MARGIN_SECONDS = 10 * 60;
@@ -65,18 +66,21 @@ export function evaluationFor(seconds: number): MissedRunEvaluation | string {
  * aligned to whole periods (not what AWS documents), within one period after the window. It returns to OK at the
  * first evaluation that sees a new run.
  *
+ * The period is set on both the expression and `runs` itself (`runs.with({ period })`): CDK otherwise overrides the
+ * metric's own period with the expression's and warns at every synth.
+ *
  * @param runs the task's `Runs` metric (statistic Sum; its period is replaced by `evaluation.period`)
  * @param evaluation the window as CloudWatch evaluates it (from {@link evaluationFor} or a validated `missedRunWindow`)
  * @param derivedFrom where the window comes from, for the description
  */
-export function missedRunAlarmDefinition(runs: cloudwatch.IMetric, evaluation: MissedRunEvaluation, derivedFrom: string): AlarmDefinition {
+export function missedRunAlarmDefinition(runs: cloudwatch.Metric, evaluation: MissedRunEvaluation, derivedFrom: string): AlarmDefinition {
   const human = evaluation.window.toHumanString();
   return {
     id: 'MissedRunAlarm',
     overrideName: 'alarmOverrides.missedRun',
     metric: new cloudwatch.MathExpression({
       expression: 'FILL(runs, 0)',
-      usingMetrics: { runs },
+      usingMetrics: { runs: runs.with({ period: evaluation.period }) },
       period: evaluation.period,
       label: 'Runs (periods without a run as 0)',
     }),
@@ -102,6 +106,38 @@ export const MISSED_RUN_FIXED_FIELDS: Partial<Record<OverridableField, string>> 
   datapointsToAlarm: 'the missed-run alarm\'s evaluation follows from missedRunWindow; set missedRunWindow',
 };
 
+/** The shortest and longest gaps between runs of a schedule, or why they cannot be known. */
+export type ScheduleGaps = { kind: 'rate' | 'cron'; shortest: number; longest: number; timeZone: string } | { reason: string; oneTime?: boolean };
+
+const gapCache = new Map<string, ScheduleGaps>();
+
+/**
+ * The shortest and longest gap, in seconds, between consecutive runs of a recurring schedule (for `cron()`, enumerated
+ * over two years in the schedule's time zone, daylight-saving changes included; cached per expression and zone).
+ *
+ * @throws ScheduleExpressionError when the expression is invalid (see {@link parseSchedule})
+ */
+export function scheduleGaps(schedule: scheduler.ScheduleExpression): ScheduleGaps {
+  const expr = schedule.expressionString;
+  const parsed = parseSchedule(schedule);
+  if (!parsed) return { reason: 'the schedule expression is a token, unknown until deployment' };
+  if (parsed.kind === 'at') return { reason: `${expr} is a one-time schedule: there is no next run to miss`, oneTime: true };
+  const timeZone = schedule.timeZone?.timezoneName ?? 'UTC';
+  if (parsed.kind === 'rate') return { kind: 'rate', shortest: parsed.seconds, longest: parsed.seconds, timeZone };
+  const key = `${expr} ${timeZone}`;
+  let gaps = gapCache.get(key);
+  if (!gaps) {
+    try {
+      const times = cronFireTimes(parsed.cron, timeZone);
+      gaps = { kind: 'cron', shortest: shortestGapOf(times), longest: longestGapOf(times), timeZone };
+    } catch (e) {
+      gaps = { reason: `${expr}: ${(e as Error).message}` };
+    }
+    gapCache.set(key, gaps);
+  }
+  return gaps;
+}
+
 /**
  * Derives the missed-run window of a schedule: the longest gap between consecutive fire times (in the schedule's
  * time zone, with EventBridge Scheduler's daylight-saving rules), plus `maxRunDuration`, plus the schedule's flexible
@@ -117,25 +153,11 @@ export function deriveMissedRunWindow(schedule: scheduler.ScheduleExpression, ma
   const flexible = flexibleWindow?.toSeconds() ?? 0;
   const retries = retryAllowance?.toSeconds() ?? 0;
   const extra = maxRunDuration.toSeconds() + flexible + retries + START_MARGIN_SECONDS;
-  let gap: number;
-  let derivedFrom: string;
-  if (/^at\(/.test(expr)) return { reason: `${expr} is a one-time schedule: there is no next run to miss` };
-  const rate = /^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$/.exec(expr);
-  if (rate) {
-    const unit = rate[2].startsWith('minute') ? 60 : rate[2].startsWith('hour') ? 3600 : DAY;
-    gap = Number(rate[1]) * unit;
-    derivedFrom = `${expr}: interval ${formatSeconds(gap)}`;
-  } else {
-    const cron = /^cron\((.*)\)$/.exec(expr);
-    if (!cron) return { reason: `schedule expression "${expr}" is not a rate(), cron() or at() expression this construct can read` };
-    const tz = schedule.timeZone?.timezoneName ?? 'UTC';
-    try {
-      gap = longestCronGap(cron[1], tz);
-    } catch (e) {
-      return { reason: `${expr}: ${(e as Error).message}` };
-    }
-    derivedFrom = `${expr} in ${tz}: longest gap between runs ${formatSeconds(gap)}`;
-  }
+  const gaps = scheduleGaps(schedule);
+  if ('reason' in gaps) return gaps;
+  const gap = gaps.longest;
+  const derivedFrom = gaps.kind === 'rate' ? `${expr}: interval ${formatSeconds(gap)}`
+    : `${expr} in ${gaps.timeZone}: longest gap between runs ${formatSeconds(gap)}`;
   const evaluation = evaluationFor(gap + extra);
   const plus = `plus maxRunDuration${flexible > 0 ? `, the ${formatSeconds(flexible)} flexible time window` : ''}` +
     `${retries > 0 ? `, ${formatSeconds(retries)} for retries` : ''} and a ${START_MARGIN_SECONDS / 60}-minute start margin`;
@@ -151,83 +173,8 @@ export function formatSeconds(s: number): string {
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// EventBridge cron: `minutes hours day-of-month month day-of-week year`; day-of-week 1–7 = SUN–SAT.
-
-const MONTHS = ['JAN', 'FEB', 'MAR', 'APR', 'MAY', 'JUN', 'JUL', 'AUG', 'SEP', 'OCT', 'NOV', 'DEC'];
-const WEEKDAYS = ['SUN', 'MON', 'TUE', 'WED', 'THU', 'FRI', 'SAT'];
-
-/** A set of allowed values of one field, parsed from `*`, `a`, `a-b`, `a/n`, `a-b/n`, `*\/n` and lists. */
-function parseField(field: string, min: number, max: number, names: string[] = [], nameBase = 1): Set<number> {
-  const out = new Set<number>();
-  const value = (s: string): number => {
-    const upper = s.toUpperCase();
-    const idx = names.indexOf(upper);
-    if (idx >= 0) return idx + nameBase;
-    if (!/^\d+$/.test(s)) throw new Error(`"${s}" in field "${field}" is not supported by the missed-run window enumerator`);
-    const n = Number(s);
-    if (n < min || n > max) throw new Error(`${n} in field "${field}" is outside ${min}–${max}`);
-    return n;
-  };
-  for (const part of field.split(',')) {
-    const [rangePart, stepPart] = part.split('/');
-    const step = stepPart === undefined ? 1 : Number(stepPart);
-    if (!Number.isInteger(step) || step < 1) throw new Error(`step "${stepPart}" in field "${field}" is not supported`);
-    let lo: number;
-    let hi: number;
-    if (rangePart === '*') {
-      [lo, hi] = [min, max];
-    } else if (rangePart.includes('-')) {
-      const [a, b] = rangePart.split('-');
-      [lo, hi] = [value(a), value(b)];
-      if (hi < lo) throw new Error(`wrap-around range "${rangePart}" in field "${field}" is not supported by the missed-run window enumerator`);
-    } else {
-      lo = value(rangePart);
-      hi = stepPart === undefined ? lo : max;
-    }
-    for (let v = lo; v <= hi; v += step) out.add(v);
-  }
-  return out;
-}
-
-type DayMatcher = (day: number, weekday: number, daysInMonth: number) => boolean;
-
-function dayOfMonthMatcher(field: string): DayMatcher {
-  if (field === '?' || field === '*') return () => true;
-  if (field === 'L') return (d, _w, dim) => d === dim;
-  const w = /^(\d+)W$/.exec(field);
-  if (w) {
-    const target = Number(w[1]);
-    return (d, wd, dim) => d === nearestWeekday(target, dim, (day) => (wd + day - d + 700) % 7);
-  }
-  const set = parseField(field, 1, 31);
-  return (d) => set.has(d);
-}
-
-/** The weekday nearest to `target` in the month (W): never crosses into another month. */
-function nearestWeekday(target: number, dim: number, weekdayOf: (day: number) => number): number {
-  const t = Math.min(target, dim);
-  const wd = weekdayOf(t);
-  if (wd === 6) return t === 1 ? 3 : t - 1; // Saturday → Friday, or Monday the 3rd
-  if (wd === 0) return t === dim ? t - 2 : t + 1; // Sunday → Monday, or Friday
-  return t;
-}
-
-function dayOfWeekMatcher(field: string): DayMatcher {
-  if (field === '?' || field === '*') return () => true;
-  const last = /^([1-7]|[A-Z]{3})L$/i.exec(field);
-  if (last) {
-    const target = parseField(last[1], 1, 7, WEEKDAYS).values().next().value! - 1;
-    return (d, wd, dim) => wd === target && d + 7 > dim;
-  }
-  const nth = /^([1-7]|[A-Z]{3})#([1-5])$/i.exec(field);
-  if (nth) {
-    const target = parseField(nth[1], 1, 7, WEEKDAYS).values().next().value! - 1;
-    const n = Number(nth[2]);
-    return (d, wd) => wd === target && Math.ceil(d / 7) === n;
-  }
-  const set = parseField(field, 1, 7, WEEKDAYS);
-  return (_d, wd) => set.has(wd + 1);
-}
+// Enumerating the fire times of a cron expression parsed by schedule-expression.ts (one parser for the synth check and
+// this window).
 
 /** UTC offset (ms), at the instant `utcMs`, of the time zone `fmt` formats in. */
 function offsetAt(utcMs: number, fmt: Intl.DateTimeFormat): number {
@@ -262,6 +209,13 @@ export function longestCronGap(body: string, zone: string): number {
   return longestGapOf(cronFireTimes(body, zone));
 }
 
+export function shortestGapOf(times: number[]): number {
+  if (times.length < 2) throw new Error('the schedule fires fewer than twice in two years');
+  let gap = Infinity;
+  for (let i = 1; i < times.length; i++) gap = Math.min(gap, times[i] - times[i - 1]);
+  return gap / 1000;
+}
+
 export function longestGapOf(times: number[]): number {
   if (times.length < 2) throw new Error('the schedule fires fewer than twice in two years');
   let gap = 0;
@@ -269,18 +223,16 @@ export function longestGapOf(times: number[]): number {
   return gap / 1000;
 }
 
-/** Fire times (UTC ms, ascending) of an EventBridge cron expression over two years from January 1 of `startYear`. */
-export function cronFireTimes(body: string, zone: string, startYear = new Date().getUTCFullYear()): number[] {
-  const fields = body.trim().split(/\s+/);
-  if (fields.length !== 6) throw new Error(`an EventBridge cron expression has 6 fields (minutes hours day-of-month month day-of-week year), got ${fields.length}`);
-  const [minF, hourF, domF, monF, dowF, yearF] = fields;
-  if (yearF !== '*') throw new Error(`the year field "${yearF}" restricts the schedule to some years, after which every run would be "missed"`);
-  if (domF !== '?' && dowF !== '?') throw new Error('one of day-of-month and day-of-week must be "?"');
-  const minutes = [...parseField(minF, 0, 59)].sort((a, b) => a - b);
-  const hours = [...parseField(hourF, 0, 23)].sort((a, b) => a - b);
-  const months = parseField(monF, 1, 12, MONTHS);
-  const dom = dayOfMonthMatcher(domF);
-  const dow = dayOfWeekMatcher(dowF);
+/**
+ * Fire times (UTC ms, ascending) of an EventBridge cron expression over two years from January 1 of `startYear`.
+ *
+ * @throws ScheduleExpressionError for an invalid expression; Error when it cannot be enumerated (a year restriction,
+ * a wrap-around range, `LW`)
+ */
+export function cronFireTimes(body: string | ParsedCron, zone: string, startYear = new Date().getUTCFullYear()): number[] {
+  const cron = typeof body === 'string' ? parseCron(body) : body;
+  if (cron.notEnumerable) throw new Error(cron.notEnumerable);
+  const { minutes, hours, months, dayOfMonth: dom, dayOfWeek: dow } = cron;
   let fmt: Intl.DateTimeFormat;
   try {
     fmt = new Intl.DateTimeFormat('en-US', {

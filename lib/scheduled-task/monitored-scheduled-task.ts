@@ -9,6 +9,8 @@ import * as targets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { ConcurrencyPolicy, OomRetryOptions, ReliableRunStateMachine, RunRetryOptions } from './reliable-run';
+import { parseSchedule } from './schedule-expression';
+import { addScheduleWarnings } from './schedule-warnings';
 import { ScheduledTaskAlarmOptions, ScheduledTaskAlarms } from './scheduled-task-alarms';
 import { TaskRunEvents } from './task-run-events';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
@@ -29,7 +31,10 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
 
   /**
    * When to run: an EventBridge Scheduler expression, which may carry a time zone, for example
-   * `ScheduleExpression.cron({ minute: '0', hour: '2', timeZone: TimeZone.EUROPE_BERLIN })`.
+   * `ScheduleExpression.cron({ minute: '0', hour: '2', timeZone: TimeZone.EUROPE_BERLIN })`. Checked at synth as
+   * EventBridge Scheduler checks it at deploy (cron's 6 fields and their ranges, `?` in exactly one day field, rate
+   * units, the at() format, an IANA time zone name): an invalid one fails naming `schedule` and the fix (README,
+   * "Schedules checked at synth").
    */
   readonly schedule: scheduler.ScheduleExpression;
 
@@ -159,8 +164,9 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
   readonly maxEventAge?: Duration;
 
   /**
-   * Post one Slack message per run (success and failure to different channels), with the outcome, the reason, the
-   * run time, the run's peak memory and CPU and a right-size line. See {@link SlackNotificationOptions}.
+   * Post one Slack message per run (to one channel with `webhook`, or success and failure to different channels),
+   * with the outcome, the reason, the run time, the run's peak memory and CPU and a right-size line. See
+   * {@link SlackNotificationOptions}.
    *
    * @default - no Slack messages (runs are judged and counted all the same)
    */
@@ -192,7 +198,7 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
  * before the app (shutdown reverses `dependsOn`); the agent exits within 10 seconds, so the app gets its SIGTERM at
  * most 10 seconds late. See {@link MonitoringAgent}.
  *
- * @throws if `schedule` is missing, a shared prop is invalid (see {@link MonitoredFargateBase}),
+ * @throws if `schedule` is missing or invalid, a shared prop is invalid (see {@link MonitoredFargateBase}),
  * `capacityProviderStrategies` names another provider than FARGATE or FARGATE_SPOT, `retryAttempts` is outside
  * 0–185 or `maxEventAge` outside 1 minute–1 day (checked by aws-scheduler-targets), or an alarm setting is invalid
  */
@@ -220,6 +226,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
 
   constructor(scope: Construct, id: string, props: MonitoredScheduledTaskProps) {
     if (!props.schedule) throw new Error('schedule is required: give an EventBridge Scheduler ScheduleExpression');
+    parseSchedule(props.schedule); // what EventBridge Scheduler would reject at deploy fails here, naming `schedule`
     super(scope, id, { ...props, cpu: props.cpu ?? 256, memoryLimitMiB: props.memoryLimitMiB ?? 512 });
     const c = props.container;
     useFargateCapacityProviders(this.cluster, props.capacityProviderStrategies, 'capacityProviderStrategies');
@@ -325,6 +332,8 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
         deadLetterQueue: this.deadLetterQueue,
       }));
     }
+
+    addScheduleWarnings(this, props, this.runEvents.handler, this.reliableRuns);
 
     const overrides = props.alarmOverrides ?? {};
     if (props.scheduleEnabled === false && overrides.missedRun?.enabled === true) {

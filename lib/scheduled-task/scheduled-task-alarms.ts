@@ -154,7 +154,8 @@ export interface ScheduledTaskAlarmsProps extends ScheduledTaskAlarmOptions, Ala
  * Every alarm is built by the library's one alarm factory: `alarmOverrides` switches each off or changes its
  * threshold, periods and actions; `alarms` lists the created ones.
  *
- * @throws if `maxRunDuration` is under 1 minute, `missedRunWindow` is not a whole number of minutes (5 minutes to
+ * @throws if `schedule` is not a valid EventBridge Scheduler expression (the message names it and the fix),
+ * `maxRunDuration` is under 1 minute, `missedRunWindow` is not a whole number of minutes (5 minutes to
  * 1 day) or hours (up to 7 days), or an override is invalid (the message names it)
  */
 export class ScheduledTaskAlarms extends Construct {
@@ -231,7 +232,10 @@ export class ScheduledTaskAlarms extends Construct {
             'No missed-run alarm: give schedule or missedRunWindow to ScheduledTaskAlarms.');
         } else {
           const derived = deriveMissedRunWindow(props.schedule, maxRun, props.scheduleTimeWindow?.maxWindow, props.retryAllowance);
-          if ('reason' in derived) {
+          if ('reason' in derived && derived.oneTime) {
+            // A one-time job has nothing to miss: not a gap in its monitoring, so no warning (the failed-run alarm stays).
+            Annotations.of(this).addInfoV2('cdk-fargate-monitor:noMissedRunWindow', `No missed-run alarm: ${derived.reason}.`);
+          } else if ('reason' in derived) {
             Annotations.of(this).addWarningV2('cdk-fargate-monitor:noMissedRunWindow',
               `No missed-run alarm: ${derived.reason}. Set missedRunWindow (≤ 7 days) to have one, or alarmOverrides.missedRun.enabled false to silence this warning.`);
           } else {

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
 import { DEFAULT_NAMESPACE } from '../agent/task-metrics';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
+import { slackWebhooks } from '../notifier/slack-webhooks';
 
 /**
  * Properties of {@link TaskRunEvents}.
@@ -104,9 +105,7 @@ export class TaskRunEvents extends Construct {
     if (!Token.isUnresolved(headroom) && !(headroom >= 0 && headroom <= 200)) {
       throw new Error(`slackNotifications.rightSizeHeadroomPercent must be between 0 and 200 (percent), got ${headroom}`);
     }
-    if (slack && (!slack.successWebhook || !slack.failureWebhook)) {
-      throw new Error('slackNotifications needs both successWebhook and failureWebhook (Secrets Manager secrets holding the webhook URLs)');
-    }
+    const hooks = slack ? slackWebhooks(slack) : undefined;
     this.namespace = props.namespace ?? DEFAULT_NAMESPACE;
     const family = props.taskDefinition.family;
     this.dimensions = { ClusterName: props.cluster.clusterName, TaskDefinitionFamily: family };
@@ -136,8 +135,8 @@ export class TaskRunEvents extends Construct {
       cpu: props.taskDefinition.cpu,
       memoryMiB: props.taskDefinition.memoryMiB,
       headroomPercent: headroom,
-      successWebhookSecretArn: slack?.successWebhook.secretArn,
-      failureWebhookSecretArn: slack?.failureWebhook.secretArn,
+      successWebhookSecretArn: hooks?.success.secretArn,
+      failureWebhookSecretArn: hooks?.failure.secretArn,
       notifySuccess: slack?.notifySuccess ?? true,
     };
     this.stoppedRule.addTarget(new targets.LambdaFunction(this.handler.function, {

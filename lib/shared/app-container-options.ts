@@ -53,8 +53,9 @@ export interface AppContainerOptions {
 
   /**
    * Hard memory limit of the app container, MiB. The out-of-memory warning then watches this container against it.
-   * ECS requires the memory reserved by all containers to fit in the task's memory: this limit plus the agent's
-   * reservation (`agentMemoryReservationMiB`, default 64 MiB) must not exceed the task's `memoryLimitMiB`.
+   * ECS requires the memory reserved by all containers to fit in the task's memory: this limit plus the agent
+   * container's fixed reservation of 64 MiB (its `memoryReservation`; its hard limit, `agentMemoryLimitMiB`, does not
+   * count) must not exceed the task's `memoryLimitMiB`.
    *
    * @default - no container limit: the app may use the task's memory, and the warning watches the task
    */

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { Duration, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as actions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -11,7 +11,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AwsSolutionsChecks } from 'cdk-nag';
-import { MonitoredScheduledTask, RunOutcomeHandler } from '../../lib';
+import { MonitoredScheduledTask, RunOutcomeHandler, SlackNotificationOptions } from '../../lib';
 import { minimalProps, newStack } from '../support/stacks';
 
 /** Two monitored tasks in one stack, the second with Slack notifications, both with the same alarm topic. */
@@ -193,5 +193,48 @@ describe('bad props', () => {
       slackNotifications: { successWebhook, failureWebhook: successWebhook, rightSizeHeadroomPercent: 250 },
       maxRunDuration: Duration.minutes(5),
     }))).toThrow(/slackNotifications.rightSizeHeadroomPercent must be between 0 and 200 \(percent\), got 250/);
+  });
+});
+
+describe('one webhook for both channels', () => {
+  function slackTask(stack: Stack, slackNotifications: SlackNotificationOptions) {
+    const task = new MonitoredScheduledTask(stack, 'Job', minimalProps({ slackNotifications }));
+    const template = Template.fromStack(stack);
+    const policy = Object.entries(template.findResources('AWS::IAM::Policy')).find(([id]) => id.startsWith('FargateMonitorRunOutcomeHandler'))![1] as any;
+    const secretGrants = (stack.resolve(policy.Properties.PolicyDocument.Statement) as any[])
+      .filter((s) => [s.Action].flat().includes('secretsmanager:GetSecretValue')).map((s) => JSON.stringify(s.Resource));
+    const config = stack.resolve(task.runEvents._runOutcomeConfig);
+    return { secretGrants, arns: [config.successWebhookSecretArn, config.failureWebhookSecretArn].map((a) => JSON.stringify(a)) };
+  }
+
+  test('`webhook` serves success and failure: one secret, granted once, sent as both channels\' ARN', () => {
+    const stack = newStack();
+    const { secretGrants, arns } = slackTask(stack, { webhook: new secretsmanager.Secret(stack, 'Hook') });
+    expect(secretGrants).toEqual([expect.stringMatching(/^\{"Ref":"Hook/)]);
+    expect(arns).toEqual([secretGrants[0], secretGrants[0]]);
+  });
+
+  test('the same secret given as successWebhook and failureWebhook is granted once too', () => {
+    const stack = newStack();
+    const hook = new secretsmanager.Secret(stack, 'Hook');
+    expect(slackTask(stack, { successWebhook: hook, failureWebhook: hook }).secretGrants).toHaveLength(1);
+  });
+
+  test('successWebhook or failureWebhook overrides `webhook` for its channel', () => {
+    const stack = newStack();
+    const { secretGrants, arns } = slackTask(stack, { webhook: new secretsmanager.Secret(stack, 'Hook'), failureWebhook: new secretsmanager.Secret(stack, 'Pager') });
+    expect(secretGrants).toEqual([expect.stringMatching(/^\{"Ref":"Hook/), expect.stringMatching(/^\{"Ref":"Pager/)]);
+    expect(arns).toEqual([secretGrants[0], secretGrants[1]]);
+  });
+
+  test.each([
+    ['neither', {}, /slackNotifications needs a webhook for both channels: give webhook .* or successWebhook and failureWebhook/],
+    ['only successWebhook', { successWebhook: 'S' }, /slackNotifications needs a webhook for failed runs/],
+    ['only failureWebhook', { failureWebhook: 'S' }, /slackNotifications needs a webhook for successful runs/],
+  ])('a channel without a webhook fails at synth, naming the props: %s', (_name, given, message) => {
+    const stack = newStack();
+    const secret = new secretsmanager.Secret(stack, 'S');
+    const slack = Object.fromEntries(Object.entries(given).map(([k]) => [k, secret]));
+    expect(() => new MonitoredScheduledTask(stack, 'Job', minimalProps({ slackNotifications: slack }))).toThrow(message);
   });
 });

@@ -293,7 +293,7 @@ describe('the packed library, installed as users install it', () => {
     expect(resourceTypeCounts(typescriptTemplate)).toMatchObject({
       'AWS::ECS::TaskDefinition': 1,
       'AWS::Scheduler::Schedule': 1,
-      // the task's 5, the 2 of the stack's run-outcome handler, and the executions-failed alarm of the reliable-run
+      // the task's 5, the 2 of the run-outcome handler it creates, and the executions-failed alarm of the reliable-run
       // state machine (the README example uses runRetry, runTimeout, concurrencyPolicy and oomRetry)
       'AWS::CloudWatch::Alarm': 8,
       'AWS::StepFunctions::StateMachine': 1,

@@ -42,9 +42,9 @@ describe('cron enumeration with EventBridge semantics', () => {
 
   test.each([
     ['a year restriction', '0 9 * * ? 2027', /year field "2027"/],
-    ['both day fields', '0 9 1 * MON *', /one of day-of-month and day-of-week must be "\?"/],
-    ['a wrap-around range', '0 22-2 * * ? *', /wrap-around range/],
-    ['LW', '0 9 LW * ? *', /not supported/],
+    ['both day fields', '0 9 1 * MON *', /one of day-of-month \("1"\) and day-of-week \("MON"\) must be "\?"/],
+    ['a wrap-around range', '0 22-2 * * ? *', /wrap-around range .* not enumerated/],
+    ['LW', '0 9 LW * ? *', /"LW" is not enumerated/],
     ['5 fields', '0 9 * * ?', /6 fields/],
   ])('refuses %s rather than guess', (_name, body, message) => {
     expect(() => cronFireTimes(body, 'UTC', 2026)).toThrow(message);
@@ -89,7 +89,6 @@ describe('MonitoredScheduledTask without a possible window: no missed-run alarm,
 
   test.each([
     ['weekly cron', S.cron({ minute: '0', hour: '2', weekDay: 'MON' }), /exceeds the 7 days/],
-    ['at()', S.at(new Date(Date.UTC(2027, 0, 1))), /one-time schedule/],
     ['year restriction', S.expression('cron(0 2 * * ? 2027)'), /year field/],
   ])('%s', (_name, schedule, reason) => {
     const { alarms, warnings } = synth(schedule);
@@ -97,6 +96,14 @@ describe('MonitoredScheduledTask without a possible window: no missed-run alarm,
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(reason);
     expect(warnings[0]).toMatch(/Set missedRunWindow/);
+  });
+
+  test('a one-time at() schedule has no run to miss: no missed-run alarm, an info line instead of a warning', () => {
+    const stack = newStack();
+    new MonitoredScheduledTask(stack, 'Job', minimalProps({ schedule: S.at(new Date(Date.UTC(2027, 0, 1))) }));
+    expect(Annotations.fromStack(stack).findWarning('*', Match.anyValue())).toEqual([]);
+    expect(Annotations.fromStack(stack).findInfo('*', Match.stringLikeRegexp('one-time schedule: there is no next run to miss'))).toHaveLength(1);
+    expect(Object.keys(Template.fromStack(stack).findResources('AWS::CloudWatch::Alarm')).filter((k) => k.includes('MissedRun'))).toEqual([]);
   });
 
   test('an explicit missedRunWindow still gives a weekly job its alarm; alarmOverrides.missedRun.enabled false silences it all', () => {
