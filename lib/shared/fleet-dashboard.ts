@@ -2,11 +2,11 @@ import { Annotations, Aspects, Duration, IAspect, Stack, Token } from 'aws-cdk-l
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
-import { TaskMetrics } from '../agent/task-metrics';
 import {
   BAR_SERIES_PER_JOB, cpuQuery, lastRunPerJobQuery, lastRunsQuery, MAX_BARS_PER_CHART, MAX_LOG_GROUPS_PER_QUERY, MAX_QUERY_CHARS,
-  peakMemoryQuery, queryChunks,
+  peakMemoryQuery, queryChunks, SCREEN_ROWS,
 } from './fleet-queries';
+import { TaskMetrics } from '../agent/task-metrics';
 
 /**
  * What a {@link FleetMember} is: a task run to completion on a schedule, or a long-running service.
@@ -656,16 +656,6 @@ function alarmStatusWidgets(title: string, alarms: cloudwatch.IAlarm[], width: n
     height: Math.min(2 + Math.ceil(chunk.length / 6), 12),
   }));
 }
-
-/**
- * The screen budget of the per-job table. AWS does not publish the pixel size of a grid unit; the budget assumes
- * (unverified) that one unit of height holds one table row, and that a 24-unit-wide table on a 1,920-pixel screen
- * shows {@link SCREEN_ROW_CHARS} characters in a row. A table of 30 jobs then takes 33 units: the title, the column
- * names and 30 rows, with no scrolling; more jobs than that scroll inside the widget.
- */
-export const SCREEN_ROWS = 30;
-/** Characters a row of a 24-unit table shows on a 1,920-pixel screen, about 8 pixels each (unverified, see above). */
-export const SCREEN_ROW_CHARS = 220;
 
 function lastRunTableHeight(jobs: number): number {
   return 3 + Math.min(jobs, SCREEN_ROWS);

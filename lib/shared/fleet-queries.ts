@@ -21,9 +21,19 @@ export const MAX_BARS_PER_CHART = 100;
 const UNRESOLVED_FAMILY_CHARS = 255;
 
 /** Characters of the run summary shown (the judge's one line: "The app container "app" exited 1", "… OUT OF MEMORY …"). */
-export const REASON_CHARS = 60;
+export const REASON_CHARS = 50;
 /** Characters of the right-size hint shown in the runs table. */
 export const RIGHT_SIZE_CHARS = 40;
+
+/**
+ * The screen budget of the per-job table. AWS does not publish the pixel size of a grid unit; the budget assumes
+ * (unverified) that one unit of height holds one table row, and that a 24-unit-wide table on a 1,920-pixel screen
+ * shows `SCREEN_ROW_CHARS` characters in a row. A table of 30 jobs then takes 33 units: the title, the column
+ * names and 30 rows, with no scrolling; more jobs than that scroll inside the widget.
+ */
+export const SCREEN_ROWS = 30;
+/** Characters a row of a 24-unit table shows on a 1,920-pixel screen, about 8 pixels each (unverified, see above). */
+export const SCREEN_ROW_CHARS = 220;
 
 /** One column of a Logs Insights table: its name (an alias, short on purpose), its expression and its widest value. */
 export interface QueryColumn {
@@ -164,11 +174,6 @@ export function queryChunks(jobs: QueryJob[], queries: ((families: string[]) => 
  */
 export function queryChars(lines: string[]): number {
   return lines.join('\n| ').replace(/\$\{Token\[[^\]]*\]\}/g, 'x'.repeat(UNRESOLVED_FAMILY_CHARS)).length;
-}
-
-/** Characters of a family as shown: a token (not known at synth) counts as the longest ECS accepts. */
-export function familyChars(family: string): number {
-  return /\$\{Token\[[^\]]*\]\}/.test(family) ? UNRESOLVED_FAMILY_CHARS : family.length;
 }
 
 /**
