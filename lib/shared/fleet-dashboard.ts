@@ -71,9 +71,10 @@ export interface FleetMember {
   readonly failedRuns?: cloudwatch.IMetric;
 
   /**
-   * Log group of the run-outcome handler, which writes one JSON line per task stop (`"type": "RUN_OUTCOME"`, with
-   * `family`, `outcome`, `durationSeconds`, `peakMemoryPercent`, `cpuAverageUtilizationPercent`,
-   * `cpuMaxUtilizationPercent`, `rightSize` …). The Logs Insights widgets read it.
+   * Log group of the run-outcome handler, which writes one whole-JSON log event per task stop or reliable run
+   * (`"type": "RUN_OUTCOME"`, with `family`, `taskId`, `outcome`, `oom`, `appExitCode`, `stopCode`, `summary`,
+   * `stoppedAt`, `durationSeconds`, `peakMemoryPercent`, `memoryLimitMiB`, `cpuAverageUtilizationPercent`,
+   * `cpuMaxUtilizationPercent`, `rightSize`, and `attempts` for a reliable run). The Logs Insights widgets read it.
    *
    * @default - this member is left out of the Logs Insights widgets
    */
@@ -157,8 +158,10 @@ export interface FleetDashboardProps {
   readonly defaultInterval?: Duration;
 
   /**
-   * Period of the CPU, memory and task-count graphs: a whole number of minutes. CloudWatch returns nothing for
-   * sub-minute periods on data older than 3 hours, and this dashboard looks back days. Runs are counted per day and
+   * Period of the CPU, memory, task-count and crash graphs: a whole number of minutes. CloudWatch returns nothing for
+   * sub-minute periods on data older than 3 hours, and this dashboard looks back days; for data older than 15 days
+   * only multiples of 5 minutes, older than 63 days only multiples of 1 hour (API_MetricStat), so a `defaultInterval`
+   * past 15 (63) days needs such a period. Runs are counted per day and
    * run time is graphed as the maximum per hour, whatever this period.
    *
    * @default Duration.minutes(5)
@@ -231,26 +234,33 @@ interface Entry {
  * One CloudWatch dashboard for the monitored scheduled tasks and services of a stack (or any you add): one row each,
  * under fleet-wide views, so a team with thirty nightly jobs reads one page instead of thirty.
  *
- * From the top: what the dashboard shows and which members were left out; the alarm states of every member
- * (100 alarms per widget); for scheduled tasks, a Logs Insights table of the last runs of every job (outcome, run
- * time, peak memory as percent of the limit, CPU average and peak, right-size hint) and a bar chart of each job's
- * worst and average peak memory (the jobs closest to their memory limit come first), both read from the run-outcome
- * handler's RUN_OUTCOME log lines, and a table of runs and failed runs per job over the time range; then one row per
- * job (runs and failures per day, run time, CPU and memory); then one row per service (desired, running and pending
- * tasks from Container Insights, whose steps are the scaling actions; CPU and memory against the scaling alarms'
- * thresholds; the scaling alarms' states).
+ * From the top: what the dashboard shows and which members were left out; the alarm states of every member, the
+ * monitoring's own alarms first (the run-outcome handler's errors and dead letters, the reliable-run state machine's
+ * failed executions: a broken handler leaves the runs tables empty); for scheduled tasks, read from the run-outcome
+ * handler's RUN_OUTCOME log lines: one row per job with its last run (outcome, when it ended, run time, peak memory
+ * against the limit that kills, CPU average and peak against the vCPU, attempts, exit code, OOM, stop code and the
+ * summary cut to 50 characters), the jobs' missed-run alarms right under it (a job with no run in the time range has
+ * no row: its missed-run alarm shows it), the last `lastRuns` runs with their task ids and reasons, links to the jobs'
+ * log groups (each run's streams end in its task id), bar charts of memory (closest to the limit first) and CPU (least
+ * used first: oversized tasks) per job, and a table of runs and failed runs per job over the time range; then one row
+ * per job (runs and failures per day, run time, CPU and memory); then one row per service (desired, running and
+ * pending tasks from Container Insights, whose steps are the scaling actions; CPU and memory against the scaling
+ * alarms' thresholds; task crashes when the member has `taskCrashes`; the scaling alarms' states).
  *
  * It opens on the last 7 days with periods of 5 minutes or more, obeyed as set (CloudWatch returns nothing for
- * sub-minute periods on data older than 3 hours). Service task counts need Container Insights on the cluster.
+ * sub-minute periods on data older than 3 hours, nothing older than 15 days at a period that is not a multiple of
+ * 5 minutes, nothing older than 63 days at one that is not a multiple of an hour). Service task counts need Container
+ * Insights on the cluster.
  *
  * Limits: a member that would take the dashboard past 500 widgets, 2,500 metrics or an estimated 500,000 characters
  * of body is left out, with a synth warning and a line on the dashboard; Logs Insights widgets are split when their
- * jobs' log groups pass 50 or the query 10,000 characters (a synth warning: each widget is one more query per
- * refresh, and an account runs at most 30 at once). Alarm status widgets hold 100 alarms each.
+ * jobs' log groups pass 50, a query 10,000 characters or a bar chart 100 bars (a synth warning: each widget is one
+ * more query per refresh, and an account runs at most 100 at once). Alarm status widgets hold 100 alarms each.
  *
  * Created only by you (`new FleetDashboard(stack, 'Fleet')`): no stack gets one unasked.
  *
- * @throws if `dashboardName`, `defaultInterval`, `period` or `lastRuns` is invalid, if a member's `fleetMember` is
+ * @throws if `dashboardName`, `defaultInterval`, `period` (also: not a multiple of 5 minutes for a `defaultInterval`
+ * past 15 days, of 1 hour past 63 days) or `lastRuns` is invalid, if a member's `fleetMember` is
  * incomplete (a service without `serviceName`, a scheduled task without `family`, a non-positive `cpu` or
  * `memoryLimitMiB`), and at synth if the dashboard has no member
  */
