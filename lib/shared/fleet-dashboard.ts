@@ -237,8 +237,8 @@ interface Entry {
  * From the top: what the dashboard shows and which members were left out; the alarm states of every member, the
  * monitoring's own alarms first (the run-outcome handler's errors and dead letters, the reliable-run state machine's
  * failed executions: a broken handler leaves the runs tables empty); for scheduled tasks, read from the run-outcome
- * handler's RUN_OUTCOME log lines: one row per job with its last run (outcome, when it ended, run time, peak memory
- * against the limit that kills, CPU average and peak against the vCPU, attempts, exit code, OOM, stop code and the
+ * handler's RUN_OUTCOME log lines: one row per job with its last run (outcome, when it was judged, run time, peak
+ * memory against the limit that kills, CPU average and peak against the vCPU, attempts, exit code, OOM, stop code and the
  * summary cut to 50 characters), the jobs' missed-run alarms right under it (a job with no run in the time range has
  * no row: its missed-run alarm shows it), the last `lastRuns` runs with their task ids and reasons, links to the jobs'
  * log groups (each run's streams end in its task id), bar charts of memory (closest to the limit first) and CPU (least
@@ -423,7 +423,7 @@ export class FleetDashboard extends Construct {
     for (const [i, chunk] of tableChunksOfQueries.entries()) {
       const part = tableChunksOfQueries.length > 1 ? ` (part ${i + 1} of ${tableChunksOfQueries.length})` : '';
       jobWidgets.push(new cloudwatch.LogQueryWidget({
-        title: `Last run of each job${part}: outcome, ended (UTC), run time (s), peak memory (% of the limit that kills), CPU avg/max (% of the vCPU), attempts, why`,
+        title: `Last run of each job${part}: outcome, when judged, run time (s), peak memory (% of the limit that kills), CPU avg/max (% of the vCPU), attempts, why`,
         logGroupNames: chunk.logGroupNames,
         queryLines: lastRunPerJobQuery(chunk.families),
         view: cloudwatch.LogQueryVisualizationType.TABLE,

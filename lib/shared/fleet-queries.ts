@@ -52,17 +52,17 @@ export function lastRunColumns(familyChars: number): QueryColumn[] {
   return [
     { name: 'family', expression: 'family', width: familyChars },
     { name: 'outcome', expression: 'outcome', width: 'FAILED_TO_START'.length },
-    // "2026-12-07T02:14:03.512Z" → "12-07T02:14" (UTC)
-    { name: 'endedUtc', expression: 'substr(stoppedAt, 5, 11) as endedUtc', width: 11 },
+    // When the handler logged the line, seconds after the run ended: every line has it (a skipped or timed-out reliable
+    // run has no `stoppedAt`). Budgeted at 23 characters ("2026-12-07 02:14:03.512"; how the console formats it is unverified).
+    { name: '@timestamp', expression: '@timestamp', width: 23 },
     { name: 'runS', expression: 'floor(durationSeconds) as runS', width: 6 },
     { name: 'memPct', expression: 'peakMemoryPercent as memPct', width: 5 },
-    { name: 'limitMiB', expression: 'memoryLimitMiB as limitMiB', width: 6 },
     { name: 'cpuAvgPct', expression: 'cpuAverageUtilizationPercent as cpuAvgPct', width: 5 },
     { name: 'cpuMaxPct', expression: 'cpuMaxUtilizationPercent as cpuMaxPct', width: 5 },
     { name: 'tries', expression: 'attempts as tries', width: 2 },
     { name: 'exit', expression: 'appExitCode as exit', width: 4 },
     { name: 'oom', expression: 'oom', width: 5 },
-    { name: 'stop', expression: 'stopCode as stop', width: 'EssentialContainerExited'.length },
+    { name: 'stop', expression: 'stopCode as stop', width: 'ServiceSchedulerInitiated'.length },
     { name: 'why', expression: `substr(summary, 0, ${REASON_CHARS}) as why`, width: REASON_CHARS },
   ];
 }
@@ -70,7 +70,7 @@ export function lastRunColumns(familyChars: number): QueryColumn[] {
 /** The runs table: the last `lastRuns` runs of every job, newest first, with the task id and the reason. */
 export function runsColumns(familyChars: number): QueryColumn[] {
   return [
-    { name: 'endedUtc', expression: 'substr(stoppedAt, 5, 11) as endedUtc', width: 11 },
+    { name: '@timestamp', expression: '@timestamp', width: 23 },
     { name: 'family', expression: 'family', width: familyChars },
     { name: 'outcome', expression: 'outcome', width: 'FAILED_TO_START'.length },
     { name: 'runS', expression: 'floor(durationSeconds) as runS', width: 6 },
