@@ -398,7 +398,7 @@ export class FleetDashboard extends Construct {
       markdown: [
         `# Fleet: ${jobs.length} scheduled task${jobs.length === 1 ? '' : 's'}, ${services.length} service${services.length === 1 ? '' : 's'}`,
         'Runs, outcomes and per-run peaks come from the run-outcome handler (its RUN_OUTCOME log lines and its `Runs`/`FailedRuns` ' +
-        'metrics); CPU and memory from the cdk-fargate-monitor agent (CPU as % of the task\'s vCPU, memory as % of the limit that kills); ' +
+        'metrics; their peak memory is % of the limit that kills); CPU and memory graphs from the cdk-fargate-monitor agent (CPU as % of the task\'s vCPU, memory as % of the limit); ' +
         `service task counts from Container Insights. Graph periods: ${this.period.toMinutes()} min (CPU, memory, tasks), 1 hour (run time), 1 day (runs). ` +
         'A job with no run in the time range has no row in the per-job table: its missed-run alarm, under the table, is in ALARM.',
         ...(withoutMissedRunAlarm.length > 0 ? [`**No missed-run alarm (absence not shown):** ${withoutMissedRunAlarm.join(', ')}.`] : []),
