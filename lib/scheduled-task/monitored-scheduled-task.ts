@@ -390,6 +390,10 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
       failedRuns: this.runEvents.metricFailedRuns(),
       runOutcomeLogGroup: this.runEvents.handler.logGroup,
       alarms: this.alarms.alarms,
+      missedRunAlarm: this.alarms.missedRunAlarm,
+      monitoringAlarms: [...this.runEvents.handler.alarms,
+        ...this.reliableRuns?.executionsFailedAlarm ? [this.reliableRuns.executionsFailedAlarm] : []],
+      logGroup: this.logGroup,
     };
   }
 

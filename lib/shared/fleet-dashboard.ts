@@ -2,6 +2,10 @@ import { Annotations, Aspects, Duration, IAspect, Stack, Token } from 'aws-cdk-l
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct, IConstruct } from 'constructs';
+import {
+  BAR_SERIES_PER_JOB, cpuQuery, lastRunPerJobQuery, lastRunsQuery, MAX_BARS_PER_CHART, MAX_LOG_GROUPS_PER_QUERY, MAX_QUERY_CHARS,
+  peakMemoryQuery, queryChunks, SCREEN_ROWS,
+} from './fleet-queries';
 import { TaskMetrics } from '../agent/task-metrics';
 
 /**
@@ -67,9 +71,10 @@ export interface FleetMember {
   readonly failedRuns?: cloudwatch.IMetric;
 
   /**
-   * Log group of the run-outcome handler, which writes one JSON line per task stop (`"type": "RUN_OUTCOME"`, with
-   * `family`, `outcome`, `durationSeconds`, `peakMemoryPercent`, `cpuAverageUtilizationPercent`,
-   * `cpuMaxUtilizationPercent`, `rightSize` …). The Logs Insights widgets read it.
+   * Log group of the run-outcome handler, which writes one whole-JSON log event per task stop or reliable run
+   * (`"type": "RUN_OUTCOME"`, with `family`, `taskId`, `outcome`, `oom`, `appExitCode`, `stopCode`, `summary`,
+   * `stoppedAt`, `durationSeconds`, `peakMemoryPercent`, `memoryLimitMiB`, `cpuAverageUtilizationPercent`,
+   * `cpuMaxUtilizationPercent`, `rightSize`, and `attempts` for a reliable run). The Logs Insights widgets read it.
    *
    * @default - this member is left out of the Logs Insights widgets
    */
@@ -88,6 +93,39 @@ export interface FleetMember {
    * @default - none
    */
   readonly alarms?: cloudwatch.IAlarm[];
+
+  /**
+   * The job's missed-run alarm (no run ended within its window). A job with no RUN_OUTCOME line in the time range has
+   * no row in the per-job table (a Logs Insights query returns only what it finds), so the missed-run alarms are shown
+   * right under it: a job that has not run shows there as ALARM.
+   *
+   * @default - none: the job is listed on the dashboard as having no missed-run alarm
+   */
+  readonly missedRunAlarm?: cloudwatch.IAlarm;
+
+  /**
+   * Alarms of the monitoring itself that this member relies on: the run-outcome handler's (`errorsAlarm`,
+   * `deadLetterAlarm`: a broken handler leaves the runs tables empty) and, for reliable runs, the state machine's
+   * `executionsFailedAlarm`. Shown first in the alarm status widgets; an alarm shared by several members is shown once.
+   *
+   * @default - none
+   */
+  readonly monitoringAlarms?: cloudwatch.IAlarm[];
+
+  /**
+   * Log group of the task's containers (app and agent streams, each ending in the task id). The dashboard links to it,
+   * so a run's task id in the runs table leads to its logs.
+   *
+   * @default - no link
+   */
+  readonly logGroup?: logs.ILogGroup;
+
+  /**
+   * Tasks of a service that stopped as incidents (count): graphed in the service's row, summed per `period`.
+   *
+   * @default - no crash graph
+   */
+  readonly taskCrashes?: cloudwatch.IMetric;
 }
 
 /**
@@ -120,8 +158,10 @@ export interface FleetDashboardProps {
   readonly defaultInterval?: Duration;
 
   /**
-   * Period of the CPU, memory and task-count graphs: a whole number of minutes. CloudWatch returns nothing for
-   * sub-minute periods on data older than 3 hours, and this dashboard looks back days. Runs are counted per day and
+   * Period of the CPU, memory, task-count and crash graphs: a whole number of minutes. CloudWatch returns nothing for
+   * sub-minute periods on data older than 3 hours, and this dashboard looks back days; for data older than 15 days
+   * only multiples of 5 minutes, older than 63 days only multiples of 1 hour (API_MetricStat), so a `defaultInterval`
+   * past 15 (63) days needs such a period. Runs are counted per day and
    * run time is graphed as the maximum per hour, whatever this period.
    *
    * @default Duration.minutes(5)
@@ -160,9 +200,9 @@ export interface FleetDashboardProps {
  * - Metrics: "Up to 500 metrics per dashboard widget. Up to 2500 metrics per dashboard, across all widgets", metric math
  *   inputs included (CloudWatch service quotas, Dashboards).
  * - Alarm status widget: "An array of alarm ARNs … The array can have 1-100 ARNs" (Dashboard Body Structure).
- * - Logs Insights: "You can include up to 50 log groups" per query; the query string is at most 10,000 characters
- *   (StartQuery, AWS API model: QueryString max 10000); "up to 100 concurrent CloudWatch Logs insights queries, including
- *   queries that have been added to dashboards" (StartQuery, as in @aws-sdk/client-cloudwatch-logs 3.1169's API docs);
+ * - Logs Insights: 50 log groups and 10,000 characters per query, 100 bars per bar chart (see fleet-queries.ts); "up to
+ *   100 concurrent CloudWatch Logs insights queries, including queries added to dashboards" (StartQuery, in
+ *   @aws-sdk/client-cloudwatch-logs).
  *   `limit` "The maximum limit is 100,000", at most 10,000 per GetQueryResults call (StartQuery, GetQueryResults).
  * - The dashboard body has no documented size limit of its own, but it is a property in the stack's template, which
  *   CloudFormation accepts up to 1 MB (CloudFormation quotas, template body size in an Amazon S3 object).
@@ -170,14 +210,18 @@ export interface FleetDashboardProps {
 const MAX_WIDGETS = 500;
 const MAX_METRICS = 2500;
 const MAX_ALARMS_PER_WIDGET = 100;
-const MAX_LOG_GROUPS_PER_QUERY = 50;
-const MAX_QUERY_CHARS = 10_000;
 /** Our own cap on the estimated body: half the template limit, leaving the other half to the stack's resources. */
 const MAX_BODY_CHARS = 500_000;
 /** Jobs per runs table: 2 metrics each, 100 per table (well under 500 per widget; a longer table is unreadable). */
 const JOBS_PER_RUNS_TABLE = 50;
-/** Length assumed for a family not known at synth (a token): ECS accepts up to 255 characters. */
-const UNRESOLVED_FAMILY_CHARS = 255;
+/** Logs Insights widgets of an unsplit fleet: the per-job table, the runs table and the two bar charts. */
+const UNSPLIT_LOG_QUERIES = 4;
+/** "up to 100 concurrent CloudWatch Logs insights queries, including queries added to dashboards" (StartQuery). */
+const MAX_CONCURRENT_LOG_QUERIES = 100;
+/** Data older than 15 days needs periods of a multiple of 300 s, older than 63 days of 3,600 s (API_MetricStat). */
+const PERIOD_MULTIPLES_BY_AGE: [number, number][] = [[63, 3600], [15, 300]];
+/** Jobs per "logs of a run" text widget (one link each). */
+const JOBS_PER_LINKS_WIDGET = 30;
 
 /** One accepted member: its data, its construct and its own row of widgets. */
 interface Entry {
@@ -192,26 +236,33 @@ interface Entry {
  * One CloudWatch dashboard for the monitored scheduled tasks and services of a stack (or any you add): one row each,
  * under fleet-wide views, so a team with thirty nightly jobs reads one page instead of thirty.
  *
- * From the top: what the dashboard shows and which members were left out; the alarm states of every member
- * (100 alarms per widget); for scheduled tasks, a Logs Insights table of the last runs of every job (outcome, run
- * time, peak memory as percent of the limit, CPU average and peak, right-size hint) and a bar chart of each job's
- * worst and average peak memory (the jobs closest to their memory limit come first), both read from the run-outcome
- * handler's RUN_OUTCOME log lines, and a table of runs and failed runs per job over the time range; then one row per
- * job (runs and failures per day, run time, CPU and memory); then one row per service (desired, running and pending
- * tasks from Container Insights, whose steps are the scaling actions; CPU and memory against the scaling alarms'
- * thresholds; the scaling alarms' states).
+ * From the top: what the dashboard shows and which members were left out; the alarm states of every member, the
+ * monitoring's own alarms first (the run-outcome handler's errors and dead letters, the reliable-run state machine's
+ * failed executions: a broken handler leaves the runs tables empty); for scheduled tasks, read from the run-outcome
+ * handler's RUN_OUTCOME log lines: one row per job with its last run (outcome, when it was judged, run time, peak
+ * memory against the limit that kills, CPU average and peak against the vCPU, attempts, exit code, OOM, stop code and the
+ * summary cut to 50 characters), the jobs' missed-run alarms right under it (a job with no run in the time range has
+ * no row: its missed-run alarm shows it), the last `lastRuns` runs with their task ids and reasons, links to the jobs'
+ * log groups (each run's streams end in its task id), bar charts of memory (closest to the limit first) and CPU (least
+ * used first: oversized tasks) per job, and a table of runs and failed runs per job over the time range; then one row
+ * per job (runs and failures per day, run time, CPU and memory); then one row per service (desired, running and
+ * pending tasks from Container Insights, whose steps are the scaling actions; CPU and memory against the scaling
+ * alarms' thresholds; task crashes when the member has `taskCrashes`; the scaling alarms' states).
  *
  * It opens on the last 7 days with periods of 5 minutes or more, obeyed as set (CloudWatch returns nothing for
- * sub-minute periods on data older than 3 hours). Service task counts need Container Insights on the cluster.
+ * sub-minute periods on data older than 3 hours, nothing older than 15 days at a period that is not a multiple of
+ * 5 minutes, nothing older than 63 days at one that is not a multiple of an hour). Service task counts need Container
+ * Insights on the cluster.
  *
  * Limits: a member that would take the dashboard past 500 widgets, 2,500 metrics or an estimated 500,000 characters
  * of body is left out, with a synth warning and a line on the dashboard; Logs Insights widgets are split when their
- * jobs' log groups pass 50 or the query 10,000 characters (a synth warning: each widget is one more query per
- * refresh, and an account runs at most 100 at once). Alarm status widgets hold 100 alarms each.
+ * jobs' log groups pass 50, a query 10,000 characters or a bar chart 100 bars (a synth warning: each widget is one
+ * more query per refresh, and an account runs at most 100 at once). Alarm status widgets hold 100 alarms each.
  *
  * Created only by you (`new FleetDashboard(stack, 'Fleet')`): no stack gets one unasked.
  *
- * @throws if `dashboardName`, `defaultInterval`, `period` or `lastRuns` is invalid, if a member's `fleetMember` is
+ * @throws if `dashboardName`, `defaultInterval`, `period` (also: not a multiple of 5 minutes for a `defaultInterval`
+ * past 15 days, of 1 hour past 63 days) or `lastRuns` is invalid, if a member's `fleetMember` is
  * incomplete (a service without `serviceName`, a scheduled task without `family`, a non-positive `cpu` or
  * `memoryLimitMiB`), and at synth if the dashboard has no member
  */
@@ -224,7 +275,7 @@ export class FleetDashboard extends Construct {
   private readonly skipped: string[] = [];
   private readonly period: Duration;
   private readonly lastRuns: number;
-  private logQueryWidgetPairs = 0;
+  private logQueries = 0;
 
   constructor(scope: Construct, id: string, props: FleetDashboardProps = {}) {
     super(scope, id);
@@ -301,13 +352,13 @@ export class FleetDashboard extends Construct {
       return;
     }
     this.entries.push(entry);
-    if (cost.logQueryPairs > 1 && cost.logQueryPairs > this.logQueryWidgetPairs) {
+    if (cost.logQueries > UNSPLIT_LOG_QUERIES && cost.logQueries > this.logQueries) {
       Annotations.of(this).addWarningV2('cdk-fargate-monitor:fleetLogQueriesSplit',
-        `fleet dashboard ${this.node.path}: the scheduled tasks' run-outcome log groups pass ${MAX_LOG_GROUPS_PER_QUERY} per query ` +
-        `or the query ${MAX_QUERY_CHARS} characters, so the Logs Insights widgets are split in ${cost.logQueryPairs} pairs: ` +
-        `each refresh runs ${2 * cost.logQueryPairs} queries, and an account runs at most 100 Logs Insights queries at once (dashboards included).`);
+        `fleet dashboard ${this.node.path}: the scheduled tasks' run-outcome log groups pass ${MAX_LOG_GROUPS_PER_QUERY} per query, ` +
+        `a query ${MAX_QUERY_CHARS} characters or a bar chart ${MAX_BARS_PER_CHART} bars, so the Logs Insights widgets are split: ` +
+        `each refresh runs ${cost.logQueries} queries, and an account runs at most ${MAX_CONCURRENT_LOG_QUERIES} Logs Insights queries at once (dashboards included).`);
     }
-    this.logQueryWidgetPairs = cost.logQueryPairs;
+    this.logQueries = cost.logQueries;
   }
 
   /** Widgets, metrics and estimated body size of the dashboard with these entries (the fleet-wide widgets included). */
@@ -318,7 +369,7 @@ export class FleetDashboard extends Construct {
       widgets: json.length + entries.reduce((n, e) => n + e.row.length, 0),
       metrics: json.reduce((n, w) => n + (w.properties?.metrics?.length ?? 0), 0) + entries.reduce((n, e) => n + e.metrics, 0),
       chars: JSON.stringify(json).length + entries.reduce((n, e) => n + e.chars, 0),
-      logQueryPairs: fleet.logQueryPairs,
+      logQueries: fleet.logQueries,
     };
   }
 
@@ -335,51 +386,84 @@ export class FleetDashboard extends Construct {
     ];
   }
 
-  /** The widgets that depend on the whole fleet: header, alarm states, the jobs' Logs Insights and runs tables. */
+  /**
+   * The widgets that depend on the whole fleet: header, alarm states, the per-job table and the missed-run alarms, the
+   * runs table, the memory and CPU bar charts, the run counts and the links to the jobs' logs.
+   */
   private fleetWidgets(entries: Entry[]) {
     const jobs = entries.filter((e) => e.member.kind === FleetMemberKind.SCHEDULED_TASK).map((e) => e.member);
     const services = entries.filter((e) => e.member.kind === FleetMemberKind.SERVICE).map((e) => e.member);
+    const withoutMissedRunAlarm = jobs.filter((j) => !j.missedRunAlarm).map((j) => j.name);
+    const withoutRunLines = jobs.filter((j) => !j.runOutcomeLogGroup).map((j) => j.name);
 
     const header = new cloudwatch.TextWidget({
       markdown: [
         `# Fleet: ${jobs.length} scheduled task${jobs.length === 1 ? '' : 's'}, ${services.length} service${services.length === 1 ? '' : 's'}`,
         'Runs, outcomes and per-run peaks come from the run-outcome handler (its RUN_OUTCOME log lines and its `Runs`/`FailedRuns` ' +
-        'metrics); CPU and memory from the cdk-fargate-monitor agent (CPU as % of the task\'s vCPU, memory as % of the limit); ' +
-        `service task counts from Container Insights. Graph periods: ${this.period.toMinutes()} min (CPU, memory, tasks), 1 hour (run time), 1 day (runs).`,
+        'metrics; their peak memory is % of the limit that kills); CPU and memory graphs from the cdk-fargate-monitor agent (CPU as % of the task\'s vCPU, memory as % of the limit); ' +
+        `service task counts from Container Insights. Graph periods: ${this.period.toMinutes()} min (CPU, memory, tasks), 1 hour (run time), 1 day (runs). ` +
+        'A job with no run in the time range has no row in the per-job table: its missed-run alarm, under the table, is in ALARM.',
+        ...(withoutMissedRunAlarm.length > 0 ? [`**No missed-run alarm (absence not shown):** ${withoutMissedRunAlarm.join(', ')}.`] : []),
+        ...(withoutRunLines.length > 0 ? [`**No run-outcome lines (not in the Logs Insights widgets):** ${withoutRunLines.join(', ')}.`] : []),
         ...(this.skipped.length > 0
           ? [`**Not shown (dashboard limits):** ${this.skipped.join(', ')}. Put them on a second FleetDashboard.`]
           : []),
       ].join('\n\n'),
       width: 24,
-      height: this.skipped.length > 0 ? 4 : 3,
+      height: 3 + [withoutMissedRunAlarm, withoutRunLines, this.skipped].filter((l) => l.length > 0).length,
     });
 
-    const alarms = unique(entries.flatMap((e) => e.member.alarms ?? []));
-    const alarmChunks = chunks(alarms, MAX_ALARMS_PER_WIDGET);
-    const alarmWidgets = alarmChunks.map((chunk, i) => new cloudwatch.AlarmStatusWidget({
-      title: alarmChunks.length > 1 ? `Alarms (${i + 1} of ${alarmChunks.length})` : 'Alarms',
-      alarms: chunk,
-      sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
-      width: 24,
-      height: Math.min(2 + Math.ceil(chunk.length / 6), 12),
-    }));
+    // The monitoring's own alarms first: a broken handler leaves every runs table empty.
+    const alarms = unique([...entries.flatMap((e) => e.member.monitoringAlarms ?? []), ...entries.flatMap((e) => e.member.alarms ?? [])]);
+    const alarmWidgets = alarmStatusWidgets('Alarms', alarms, 24);
 
-    const queryChunks = logQueryChunks(jobs.filter((j) => j.runOutcomeLogGroup !== undefined), this.lastRuns);
+    const logged = jobs.filter((j) => j.runOutcomeLogGroup !== undefined)
+      .map((j) => ({ family: j.family!, logGroupName: j.runOutcomeLogGroup!.logGroupName }));
+    const tableChunksOfQueries = queryChunks(logged, [lastRunPerJobQuery, (f) => lastRunsQuery(f, this.lastRuns)]);
+    const barChunks = queryChunks(logged, [peakMemoryQuery, cpuQuery], Math.floor(MAX_BARS_PER_CHART / BAR_SERIES_PER_JOB));
     const jobWidgets: cloudwatch.IWidget[] = [];
-    for (const [i, chunk] of queryChunks.entries()) {
-      const part = queryChunks.length > 1 ? ` (part ${i + 1} of ${queryChunks.length})` : '';
+    for (const [i, chunk] of tableChunksOfQueries.entries()) {
+      const part = tableChunksOfQueries.length > 1 ? ` (part ${i + 1} of ${tableChunksOfQueries.length})` : '';
       jobWidgets.push(new cloudwatch.LogQueryWidget({
-        title: `Last ${this.lastRuns} runs, newest first: outcome, run time (s), peak memory (% of the limit), CPU avg/max (% of the vCPU), right-size hint${part}`,
+        title: `Last run of each job${part}: outcome, when judged, run time (s), peak memory (% of the limit that kills), CPU avg/max (% of the vCPU), attempts, why`,
+        logGroupNames: chunk.logGroupNames,
+        queryLines: lastRunPerJobQuery(chunk.families),
+        view: cloudwatch.LogQueryVisualizationType.TABLE,
+        width: 24,
+        height: lastRunTableHeight(chunk.families.length),
+      }));
+    }
+    const missedRunAlarms = unique(jobs.flatMap((j) => j.missedRunAlarm ? [j.missedRunAlarm] : []));
+    jobWidgets.push(...alarmStatusWidgets('Missed runs (ALARM: no run ended in the job\'s window; such a job may have no row above)', missedRunAlarms, 24));
+    for (const [i, chunk] of tableChunksOfQueries.entries()) {
+      const part = tableChunksOfQueries.length > 1 ? ` (part ${i + 1} of ${tableChunksOfQueries.length})` : '';
+      jobWidgets.push(new cloudwatch.LogQueryWidget({
+        title: `Last ${this.lastRuns} runs, newest first, with the task id (its logs: links below) and why${part}`,
         logGroupNames: chunk.logGroupNames,
         queryLines: lastRunsQuery(chunk.families, this.lastRuns),
         view: cloudwatch.LogQueryVisualizationType.TABLE,
         width: 24,
         height: 8,
       }));
+    }
+    const links = jobs.filter((j) => j.logGroup !== undefined);
+    for (const [i, chunk] of chunks(links, JOBS_PER_LINKS_WIDGET).entries()) {
+      jobWidgets.push(logLinksWidget(chunk, Stack.of(this), i === 0));
+    }
+    for (const [i, chunk] of barChunks.entries()) {
+      const part = barChunks.length > 1 ? ` (part ${i + 1} of ${barChunks.length})` : '';
       jobWidgets.push(new cloudwatch.LogQueryWidget({
-        title: `Peak memory per job, % of the limit: worst run and average run (closest to the limit first)${part}`,
+        title: `Peak memory per job, % of the limit that kills: worst run and average run (closest to the limit first)${part}`,
         logGroupNames: chunk.logGroupNames,
         queryLines: peakMemoryQuery(chunk.families),
+        view: cloudwatch.LogQueryVisualizationType.BAR,
+        width: 12,
+        height: 6,
+      }));
+      jobWidgets.push(new cloudwatch.LogQueryWidget({
+        title: `CPU per job, % of the vCPU: busiest run's peak and average run's average (least used first: oversized)${part}`,
+        logGroupNames: chunk.logGroupNames,
+        queryLines: cpuQuery(chunk.families),
         view: cloudwatch.LogQueryVisualizationType.BAR,
         width: 12,
         height: 6,
@@ -407,7 +491,7 @@ export class FleetDashboard extends Construct {
       jobsHeader,
       jobWidgets,
       servicesHeader,
-      logQueryPairs: queryChunks.length,
+      logQueries: tableChunksOfQueries.length * 2 + barChunks.length * 2,
       all: [header, ...alarmWidgets, ...jobsHeader ? [jobsHeader] : [], ...jobWidgets, ...servicesHeader ? [servicesHeader] : []],
     };
   }
@@ -451,24 +535,27 @@ export class FleetDashboard extends Construct {
     });
     const scaling = m.scalingAlarms ?? [];
     const thresholds = scaling.filter((a): a is cloudwatch.Alarm => a instanceof cloudwatch.Alarm).map((a) => a.toAnnotation());
+    // Three widgets of 8 units; with a crash graph, four of 6.
+    const width = m.taskCrashes ? 6 : 8;
     return [
       new cloudwatch.GraphWidget({
         title: `${label}: tasks (Container Insights; each step in desired is a scaling action)`,
         left: [insights('DesiredTaskCount', 'desired'), insights('RunningTaskCount', 'running'), insights('PendingTaskCount', 'pending')],
         leftYAxis: { min: 0, showUnits: false },
-        width: 8,
+        width,
       }),
-      this.cpuMemoryGraph(m, m.name, thresholds),
+      this.cpuMemoryGraph(m, m.name, thresholds, width),
+      ...crashesGraph(m, this.period, width),
       ...(scaling.length > 0 ? [new cloudwatch.AlarmStatusWidget({
         title: `${m.name}: scaling alarms (state now)`,
         alarms: scaling,
-        width: 8,
+        width,
         height: 6,
       })] : []),
     ];
   }
 
-  private cpuMemoryGraph(m: FleetMember, label: string, thresholds: cloudwatch.HorizontalAnnotation[]): cloudwatch.GraphWidget {
+  private cpuMemoryGraph(m: FleetMember, label: string, thresholds: cloudwatch.HorizontalAnnotation[], width = 8): cloudwatch.GraphWidget {
     return new cloudwatch.GraphWidget({
       title: `${label}: CPU (% of the vCPU, average) and memory (% of the limit, maximum)`,
       left: [
@@ -477,7 +564,7 @@ export class FleetDashboard extends Construct {
       ],
       leftAnnotations: thresholds.length > 0 ? thresholds : undefined,
       leftYAxis: { min: 0, showUnits: false },
-      width: 8,
+      width,
     });
   }
 }
@@ -541,6 +628,18 @@ function validateProps(props: FleetDashboardProps, defaultInterval: Duration, pe
   if (!defaultInterval.isUnresolved() && !period.isUnresolved() && defaultInterval.toSeconds() < period.toSeconds()) {
     throw new Error(`defaultInterval (${defaultInterval.toHumanString()}) must be at least the period (${period.toHumanString()})`);
   }
+  if (!defaultInterval.isUnresolved() && !period.isUnresolved()) {
+    // API_MetricStat, Period: data points older than 15 days need a period that is a multiple of 300 s, older than
+    // 63 days a multiple of 3,600 s, "otherwise no data points are returned". The dashboard's own periods (1 hour,
+    // 1 day) are multiples of both; `period` must be too for the range the board opens on.
+    for (const [days, multiple] of PERIOD_MULTIPLES_BY_AGE) {
+      if (defaultInterval.toSeconds() > days * 86_400 && period.toSeconds() % multiple !== 0) {
+        throw new Error(`period must be a multiple of ${Duration.seconds(multiple).toHumanString()} when defaultInterval reaches back more than ${days} days ` +
+          `(CloudWatch returns no data points older than ${days} days at other periods: API_MetricStat), got period ${period.toHumanString()} ` +
+          `with defaultInterval ${defaultInterval.toHumanString()}`);
+      }
+    }
+  }
   if (!Token.isUnresolved(lastRuns) && !(Number.isInteger(lastRuns) && lastRuns >= 1 && lastRuns <= 10_000)) {
     throw new Error(`lastRuns must be a whole number from 1 to 10000 (rows of the last-runs table), got ${lastRuns}`);
   }
@@ -558,59 +657,63 @@ function validateMember(m: FleetMember, path: string): void {
   }
 }
 
-/** Jobs grouped so that each Logs Insights query reads at most 50 log groups and stays under 10,000 characters. */
-function logQueryChunks(jobs: FleetMember[], lastRuns: number): { logGroupNames: string[]; families: string[] }[] {
-  const result: { logGroupNames: string[]; families: string[] }[] = [];
-  let current: { logGroupNames: string[]; families: string[] } | undefined;
-  for (const job of jobs) {
-    const logGroupName = job.runOutcomeLogGroup!.logGroupName;
-    const fits = (c: { logGroupNames: string[]; families: string[] }) => {
-      const logGroupNames = c.logGroupNames.includes(logGroupName) ? c.logGroupNames : [...c.logGroupNames, logGroupName];
-      return logGroupNames.length <= MAX_LOG_GROUPS_PER_QUERY
-        && Math.max(queryChars(lastRunsQuery([...c.families, job.family!], lastRuns)),
-          queryChars(peakMemoryQuery([...c.families, job.family!]))) <= MAX_QUERY_CHARS;
-    };
-    if (!current || !fits(current)) {
-      current = { logGroupNames: [], families: [] };
-      result.push(current);
-    }
-    if (!current.logGroupNames.includes(logGroupName)) current.logGroupNames.push(logGroupName);
-    current.families.push(job.family!);
-  }
-  return result;
+/** Alarm status widgets of at most 100 alarms each, most recently changed first; none without alarms. */
+function alarmStatusWidgets(title: string, alarms: cloudwatch.IAlarm[], width: number): cloudwatch.AlarmStatusWidget[] {
+  const parts = chunks(alarms, MAX_ALARMS_PER_WIDGET);
+  return parts.map((chunk, i) => new cloudwatch.AlarmStatusWidget({
+    title: parts.length > 1 ? `${title} (${i + 1} of ${parts.length})` : title,
+    alarms: chunk,
+    sortBy: cloudwatch.AlarmStatusWidgetSortBy.STATE_UPDATED_TIMESTAMP,
+    width,
+    height: Math.min(2 + Math.ceil(chunk.length / 6), 12),
+  }));
+}
+
+function lastRunTableHeight(jobs: number): number {
+  return 3 + Math.min(jobs, SCREEN_ROWS);
 }
 
 /**
- * Characters of a query, each family not known at synth (a token) counted at 255, the longest family ECS accepts. The
- * widget's `SOURCE '…' |` prefixes are not counted: they name the log groups (at most 50, counted apart).
+ * Links to the jobs' log groups in the CloudWatch console, where each run's app and agent streams end in the task id
+ * of the runs table (a text widget's markdown is the one place a dashboard links; a Logs Insights table links
+ * nowhere). The URL is the console's, as the Slack message's log links (lib/notifier/run-outcome.ts).
  */
-function queryChars(lines: string[]): number {
-  return lines.join('\n| ').replace(/\$\{Token\[[^\]]*\]\}/g, 'x'.repeat(UNRESOLVED_FAMILY_CHARS)).length;
+function logLinksWidget(jobs: FleetMember[], stack: Stack, first: boolean): cloudwatch.TextWidget {
+  const region = stack.region;
+  const links = jobs.map((j) => `[${j.name}](https://${region}.console.aws.amazon.com/cloudwatch/home?region=${region}` +
+    `#logsV2:log-groups/log-group/${consoleEncode(j.logGroup!.logGroupName)})`);
+  return new cloudwatch.TextWidget({
+    markdown: [
+      ...first ? ['**Logs of a run:** open its job\'s log group; its streams end in the run\'s task id (`app/<container>/<task id>`, `agent/…/<task id>`).'] : [],
+      links.join(' · '),
+    ].join('\n\n'),
+    width: 24,
+    height: 2 + (first ? 1 : 0) + Math.floor(jobs.length / 10),
+  });
 }
 
 /**
- * The run-outcome handler's line for each task stop of these families. Logs Insights discovers the fields of the JSON
- * line itself (for Lambda logs, the first JSON fragment of each event).
+ * A log group name as the console's `#logsV2:` fragment takes it: URI-encoded twice with `%` written `$` (as the Slack
+ * message's links). A name not known at synth (a token, CloudFormation-generated: letters, digits and `-` only) is
+ * left as it is.
  */
-function runOutcomeFilter(families: string[]): string {
-  return `filter type = "RUN_OUTCOME" and (${families.map((f) => `family = ${JSON.stringify(f)}`).join(' or ')})`;
+function consoleEncode(name: string): string {
+  if (Token.isUnresolved(name)) return name;
+  return encodeURIComponent(encodeURIComponent(name)).replace(/%/g, '$');
 }
 
-function lastRunsQuery(families: string[], lastRuns: number): string[] {
-  return [
-    runOutcomeFilter(families),
-    'fields @timestamp, family, outcome, durationSeconds, peakMemoryPercent, memoryLimitMiB, cpuAverageUtilizationPercent, cpuMaxUtilizationPercent, rightSize',
-    'sort @timestamp desc',
-    `limit ${lastRuns}`,
-  ];
-}
-
-function peakMemoryQuery(families: string[]): string[] {
-  return [
-    runOutcomeFilter(families),
-    'stats max(peakMemoryPercent) as worstRunPeakMemoryPercent, avg(peakMemoryPercent) as averageRunPeakMemoryPercent by family',
-    'sort worstRunPeakMemoryPercent desc',
-  ];
+/**
+ * The service's crash graph (the `TaskCrashes` metric: tasks stopped as incidents), summed per `period`; none when
+ * the member has no such metric.
+ */
+function crashesGraph(m: FleetMember, period: Duration, width: number): cloudwatch.IWidget[] {
+  if (!m.taskCrashes) return [];
+  return [new cloudwatch.GraphWidget({
+    title: `${m.name}: task crashes (tasks stopped as incidents, per ${period.toMinutes()} min)`,
+    left: [withOptions(m.taskCrashes, { period, statistic: 'Sum', label: 'crashes', color: cloudwatch.Color.RED })],
+    leftYAxis: { min: 0, showUnits: false },
+    width,
+  })];
 }
 
 function sectionHeader(markdown: string): cloudwatch.TextWidget {

@@ -1,19 +1,22 @@
-import { App, Duration, Stack } from 'aws-cdk-lib';
+import { App, CfnElement, Duration, Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import { Construct } from 'constructs';
+import { Construct, IConstruct } from 'constructs';
 import {
   FastScalingService, FleetDashboard, FleetDashboardProps, FleetMember, FleetMemberKind, IFleetDashboardMember,
   MonitoredScheduledTask, TaskMetrics,
 } from '../../lib';
+import { lastRunColumns, rowChars, SCREEN_ROW_CHARS, SCREEN_ROWS } from '../../lib/shared/fleet-queries';
 import { minimalProps, newStack } from '../support/stacks';
 
 /** The fields of the run-outcome handler's RUN_OUTCOME line (the contract with lib/notifier). */
 const RUN_OUTCOME_FIELDS = ['type', 'version', 'family', 'clusterName', 'taskArn', 'taskId', 'outcome', 'oom', 'appExitCode',
   'stopCode', 'summary', 'startedAt', 'stoppedAt', 'durationSeconds', 'cpu', 'memoryMiB', 'peakMemoryMiB', 'memoryLimitMiB',
-  'peakMemoryPercent', 'cpuAverageUtilizationPercent', 'cpuMaxUtilizationPercent', 'rightSize'];
+  'peakMemoryPercent', 'cpuAverageUtilizationPercent', 'cpuMaxUtilizationPercent', 'rightSize',
+  // a reliable run's record adds (lib/notifier/run-outcome.lambda.ts)
+  'attempts'];
 
 const image = ecs.ContainerImage.fromRegistry('public.ecr.aws/nginx/nginx:1.27');
 
@@ -36,12 +39,24 @@ function fleetBody(stack: Stack, fleetId = 'Fleet'): any {
 
 const metricWidgets = (body: any) => body.widgets.filter((w: any) => w.type === 'metric');
 const logWidgets = (body: any) => body.widgets.filter((w: any) => w.type === 'log');
+/** The per-job tables ("last run of each job"), the runs tables, the memory and the CPU bar charts. */
+const perJobTables = (body: any) => titled(body, 'Last run of each job').filter((w: any) => w.type === 'log');
+const runsTables = (body: any) => logWidgets(body).filter((w: any) => / runs, newest first/.test(w.properties.title));
+const memoryBars = (body: any) => titled(body, 'Peak memory per job').filter((w: any) => w.type === 'log');
+const cpuBars = (body: any) => titled(body, 'CPU per job').filter((w: any) => w.type === 'log');
+/** The query's lines, without the SOURCE prefixes. */
+const queryLines = (w: any): string[] => w.properties.query.replace(/^(SOURCE '[^']*' \| )+/, '').split('\n| ');
 const alarmWidgets = (body: any) => body.widgets.filter((w: any) => w.type === 'alarm');
 const titled = (body: any, part: string) => body.widgets.filter((w: any) => (w.properties.title ?? '').includes(part));
 /** Metric count of a widget, metric math inputs included (what CloudWatch counts against its quotas). */
 const metricCount = (w: any) => w.properties.metrics?.length ?? 0;
 /** Periods of a widget's metrics: the metric's own, else the widget's, else 300 s (CloudWatch's default, which CDK leaves out). */
 const periodsOf = (w: any) => w.properties.metrics.map((m: any[]) => m[m.length - 1].period ?? w.properties.period ?? 300);
+
+/** Logical id of a construct's CloudFormation resource. */
+const idOf = (c: IConstruct) => Stack.of(c).getLogicalId(c.node.defaultChild as CfnElement);
+/** An alarm's ARN as `fleetBody` shows it. */
+const arnOf = (a: cloudwatch.IAlarm) => `<${idOf(a)}.Arn>`;
 
 function logicalIdOf(stack: Stack, prefix: string, type: string): string {
   const resources = Template.fromStack(stack).toJSON().Resources;
@@ -76,18 +91,84 @@ describe('a stack with two scheduled tasks and a service', () => {
     expect(periods.every((p: number) => p >= 60)).toBe(true);
   });
 
-  test('the last-runs table reads the RUN_OUTCOME lines of both jobs from the run-outcome handler\'s log group', () => {
-    const [table] = logWidgets(body).filter((w: any) => w.properties.view === 'table');
-    const q: string = table.properties.query;
-    expect(q.startsWith(`SOURCE '<${handlerLogs}>' | `)).toBe(true);
-    expect(q).toContain('filter type = "RUN_OUTCOME" and (family = "nightly-report" or family = "hourly-sync")');
-    expect(q).toContain('fields @timestamp, family, outcome, durationSeconds, peakMemoryPercent, memoryLimitMiB, cpuAverageUtilizationPercent, cpuMaxUtilizationPercent, rightSize');
-    expect(q).toMatch(/\| sort @timestamp desc\n\| limit 100$/);
+  test('on top, in this order: the header, the alarms, the per-job table, the missed runs, the runs table, the links to the logs, memory and CPU per job, the run counts', () => {
+    const top = body.widgets.slice(0, 10).map((w: any) => [w.type, (w.properties.title ?? w.properties.markdown).slice(0, 28)]);
+    expect(top).toEqual([
+      ['text', '# Fleet: 2 scheduled tasks, '],
+      ['alarm', 'Alarms'],
+      ['text', '## Scheduled tasks (2)'],
+      ['log', 'Last run of each job: outcom'],
+      ['alarm', 'Missed runs (ALARM: no run e'],
+      ['log', 'Last 100 runs, newest first,'],
+      ['text', '**Logs of a run:** open its '],
+      ['log', 'Peak memory per job, % of th'],
+      ['log', 'CPU per job, % of the vCPU: '],
+      ['metric', 'Runs and failed runs per job'],
+    ]);
+    // Reading order: top to bottom, and left to right within a row (memory beside CPU beside the run counts).
+    const pos = body.widgets.slice(0, 10).map((w: any) => w.y * 100 + w.x);
+    expect([...pos].sort((a, b) => a - b)).toEqual(pos);
+    const [memory, cpu] = [memoryBars(body)[0], cpuBars(body)[0]];
+    expect(cpu.y).toBe(memory.y);
+    expect(cpu.x).toBe(memory.x + memory.width);
+  });
+
+  test('one row per job: the whole latest RUN_OUTCOME line of each, read from the run-outcome handler\'s log group', () => {
+    const [table] = perJobTables(body);
+    expect(table.properties.query.startsWith(`SOURCE '<${handlerLogs}>' | `)).toBe(true);
+    expect(queryLines(table)).toEqual([
+      'filter type = "RUN_OUTCOME" and (family = "nightly-report" or family = "hourly-sync")',
+      'fields family, outcome, @timestamp, floor(durationSeconds) as runS, peakMemoryPercent as memPct, ' +
+        'cpuAverageUtilizationPercent as cpuAvgPct, cpuMaxUtilizationPercent as cpuMaxPct, attempts as tries, ' +
+        'appExitCode as exit, oom, stopCode as stop, substr(summary, 0, 50) as why',
+      // every column from one run (the newest), not each field's latest value from whichever run had it
+      'sort @timestamp desc',
+      'dedup family',
+      'limit 2',
+    ]);
+    expect(table.properties.view).toBe('table');
+    expect(table.width).toBe(24);
+    expect(table.height).toBe(3 + 2);
+  });
+
+  test('a job that has not run is shown as such: the missed-run alarms of every job, right under the per-job table', () => {
+    const [missed] = titled(body, 'Missed runs');
+    expect(missed.type).toBe('alarm');
+    expect(missed.properties.alarms).toHaveLength(2);
+    expect(missed.properties.alarms).toEqual([nightly.alarms.missedRunAlarm!, hourly.alarms.missedRunAlarm!].map(arnOf));
+    expect(missed.y).toBe(perJobTables(body)[0].y + perJobTables(body)[0].height);
+    // Without a missed-run alarm a job's absence would not show: the header names such jobs.
+    expect(body.widgets[0].properties.markdown).not.toContain('No missed-run alarm');
+  });
+
+  test('the runs table: the last 100 runs of both jobs, newest first, with the task id and why', () => {
+    const [table] = runsTables(body);
+    expect(table.properties.query.startsWith(`SOURCE '<${handlerLogs}>' | `)).toBe(true);
+    expect(queryLines(table)).toEqual([
+      'filter type = "RUN_OUTCOME" and (family = "nightly-report" or family = "hourly-sync")',
+      'fields @timestamp, family, outcome, floor(durationSeconds) as runS, peakMemoryPercent as memPct, ' +
+        'cpuAverageUtilizationPercent as cpuAvgPct, cpuMaxUtilizationPercent as cpuMaxPct, attempts as tries, taskId, ' +
+        'substr(summary, 0, 50) as why, substr(rightSize, 0, 40) as rightSize',
+      'sort @timestamp desc',
+      'limit 100',
+    ]);
+    expect(table.properties.title).toMatch(/^Last 100 runs, newest first/);
     expect(table.width).toBe(24);
   });
 
+  test('a run\'s task id leads to its logs: a link to each job\'s log group, where its streams end in the task id', () => {
+    const [links] = titled(body, '').filter((w: any) => w.type === 'text' && w.properties.markdown.startsWith('**Logs of a run:**'));
+    const md: string = links.properties.markdown;
+    for (const job of [nightly, hourly]) {
+      const group = idOf(job.logGroup);
+      const r = Stack.of(job).region;
+      expect(md).toContain(`[${job.taskDefinition.family}](https://${r}.console.aws.amazon.com/cloudwatch/home?region=${r}#logsV2:log-groups/log-group/<${group}>)`);
+    }
+  });
+
   test('the memory view is a bar chart of the worst and average peak memory per job, highest first', () => {
-    const [bar] = logWidgets(body).filter((w: any) => w.properties.view === 'bar');
+    const [bar] = memoryBars(body);
+    expect(bar.properties.view).toBe('bar');
     expect(bar.properties.query).toBe(`SOURCE '<${handlerLogs}>' | ` + [
       'filter type = "RUN_OUTCOME" and (family = "nightly-report" or family = "hourly-sync")',
       'stats max(peakMemoryPercent) as worstRunPeakMemoryPercent, avg(peakMemoryPercent) as averageRunPeakMemoryPercent by family',
@@ -95,14 +176,26 @@ describe('a stack with two scheduled tasks and a service', () => {
     ].join('\n| '));
   });
 
+  test('CPU beside memory: the busiest run\'s peak and the average run\'s average per job, least used first (oversized first)', () => {
+    const [bar] = cpuBars(body);
+    expect(bar.properties.view).toBe('bar');
+    expect(queryLines(bar)).toEqual([
+      'filter type = "RUN_OUTCOME" and (family = "nightly-report" or family = "hourly-sync")',
+      'stats max(cpuMaxUtilizationPercent) as busiestRunCpuMaxPercent, avg(cpuAverageUtilizationPercent) as averageRunCpuAveragePercent by family',
+      'sort busiestRunCpuMaxPercent asc',
+    ]);
+  });
+
   test('every field the queries name is a field of the RUN_OUTCOME line', () => {
     const named = logWidgets(body).flatMap((w: any) => {
       const q: string = w.properties.query.replace(/SOURCE '[^']*' \| /g, '').replace(/"[^"]*"/g, '');
       return [...q.matchAll(/\b([a-zA-Z][a-zA-Z0-9]*)\b/g)].map((m) => m[1]);
     });
-    const keywords = ['filter', 'and', 'or', 'fields', 'sort', 'desc', 'limit', 'stats', 'max', 'avg', 'as', 'by',
-      'worstRunPeakMemoryPercent', 'averageRunPeakMemoryPercent', 'timestamp'];
-    expect(named.filter((n: string) => !keywords.includes(n) && !RUN_OUTCOME_FIELDS.includes(n))).toEqual([]);
+    const keywords = ['filter', 'and', 'or', 'fields', 'sort', 'desc', 'asc', 'limit', 'stats', 'max', 'avg', 'as', 'by', 'dedup',
+      'substr', 'floor', 'timestamp'];
+    const aliases = ['worstRunPeakMemoryPercent', 'averageRunPeakMemoryPercent', 'busiestRunCpuMaxPercent', 'averageRunCpuAveragePercent',
+      'runS', 'memPct', 'cpuAvgPct', 'cpuMaxPct', 'tries', 'exit', 'stop', 'why'];
+    expect(named.filter((n: string) => !keywords.includes(n) && !aliases.includes(n) && !RUN_OUTCOME_FIELDS.includes(n))).toEqual([]);
   });
 
   test('runs and failed runs per job over the time range: one table, the handler\'s Runs and FailedRuns summed', () => {
@@ -141,11 +234,14 @@ describe('a stack with two scheduled tasks and a service', () => {
     expect([...ys].sort((a, b) => a - b)).toEqual(ys);
   });
 
-  test('the alarm states of every member on top, the scaling alarms not among them', () => {
+  test('the alarm states of every member on top, the run-outcome handler\'s own alarms first, the scaling alarms not among them', () => {
     const [alarms] = alarmWidgets(body);
-    const expected = [...nightly.alarms.alarms, ...hourly.alarms.alarms, ...shop.alarms.alarms].length;
+    const handler = nightly.runEvents.handler;
+    expect(handler).toBe(hourly.runEvents.handler); // one per stack: shown once
     expect(alarms.properties.title).toBe('Alarms');
-    expect(alarms.properties.alarms).toHaveLength(expected);
+    const expected = [...handler.alarms, ...nightly.alarms.alarms, ...hourly.alarms.alarms, ...shop.alarms.alarms];
+    expect(alarms.properties.alarms).toEqual(expected.map(arnOf));
+    expect(handler.alarms.map((a) => a.node.id)).toEqual(['ErrorsAlarm', 'DeadLetterAlarm']);
     expect(alarms.y).toBeLessThan(logWidgets(body)[0].y);
   });
 
@@ -219,7 +315,13 @@ describe('membership', () => {
 class FakeMember extends Construct implements IFleetDashboardMember {
   public readonly fleetMember: FleetMember;
 
-  constructor(scope: Construct, id: string, props: { kind?: FleetMemberKind; name?: string; logGroup?: logs.ILogGroup; alarms?: number }) {
+  constructor(scope: Construct, id: string, props: {
+    kind?: FleetMemberKind;
+    name?: string;
+    logGroup?: logs.ILogGroup;
+    alarms?: number;
+    extra?: Partial<FleetMember>;
+  }) {
     super(scope, id);
     const name = props.name ?? id;
     const service = props.kind === FleetMemberKind.SERVICE;
@@ -241,6 +343,7 @@ class FakeMember extends Construct implements IFleetDashboardMember {
       cpu: 256,
       memoryLimitMiB: 512,
       alarms,
+      ...props.extra,
     };
   }
 }
@@ -253,23 +356,39 @@ function fakeFleet(count: number, member: (stack: Stack, i: number) => IFleetDas
 }
 
 describe('limits', () => {
-  test('30 real nightly jobs (two stacks of 15): 30 rows, one Logs Insights pair, one runs table, no warning', () => {
+  test('30 real nightly jobs (two stacks of 15): one per-job table that one screen shows, four queries, one runs table, no warning', () => {
     const app = new App();
     const env = { account: '111111111111', region: 'eu-central-1' };
     const jobStacks = [new Stack(app, 'JobsA', { env }), new Stack(app, 'JobsB', { env })];
     const fleetStack = new Stack(app, 'FleetStack', { env });
     const fleet = new FleetDashboard(fleetStack, 'Fleet');
+    // Names as teams write them: up to 30 characters.
+    const families = Array.from({ length: 30 }, (_, i) => `${['warehouse-export', 'billing-reconcile', 'crm-sync-accounts'][i % 3]}-nightly-${i}`);
     for (let i = 0; i < 30; i++) {
-      fleet.addMember(new MonitoredScheduledTask(jobStacks[i % 2], `Job${i}`, minimalProps({ family: `nightly-job-${i}` })));
+      fleet.addMember(new MonitoredScheduledTask(jobStacks[i % 2], `Job${i}`, minimalProps({ family: families[i] })));
     }
     const body = fleetBody(fleetStack);
     expect(fleet.memberNames).toHaveLength(30);
     expect(fleet.skippedMemberNames).toEqual([]);
-    const queries = logWidgets(body);
-    expect(queries).toHaveLength(2);
-    // One query over both stacks' run-outcome log groups, with all 30 families.
-    expect(queries[0].properties.query.match(/SOURCE '/g)).toHaveLength(2);
-    expect(queries[0].properties.query.match(/family = "nightly-job-\d+"/g)).toHaveLength(30);
+    // One query of each kind, each over both stacks' run-outcome log groups, with all 30 families.
+    expect(logWidgets(body).map((w: any) => w.properties.title.split(':')[0].split(',')[0])).toEqual(
+      ['Last run of each job', 'Last 100 runs', 'Peak memory per job', 'CPU per job']);
+    for (const w of logWidgets(body)) {
+      expect(w.properties.query.match(/SOURCE '/g)).toHaveLength(2);
+      expect(w.properties.query.match(/family = "[a-z-]+-nightly-\d+"/g)).toHaveLength(30);
+    }
+    // The screen budget: every job on one row of the per-job table, no scrolling, and a row no wider than one screen.
+    const [table] = perJobTables(body);
+    expect(table.height).toBe(3 + SCREEN_ROWS); // title, column names, 30 rows
+    expect(queryLines(table)[1]).toBe(`fields ${lastRunColumns(0).map((c) => c.expression).join(', ')}`);
+    const longest = Math.max(...families.map((f) => f.length));
+    expect(longest).toBeGreaterThanOrEqual(28);
+    expect(rowChars(lastRunColumns(longest))).toBeLessThanOrEqual(SCREEN_ROW_CHARS);
+    // The missed-run alarms of all 30 jobs in one widget under the table; the links to 30 log groups in one text widget.
+    const [missed] = titled(body, 'Missed runs');
+    expect(missed.properties.alarms).toHaveLength(30);
+    expect(missed.height).toBeLessThanOrEqual(7);
+    expect(body.widgets.filter((w: any) => w.type === 'text' && w.properties.markdown.includes('#logsV2:log-groups'))).toHaveLength(1);
     const [runsTable] = metricWidgets(body).filter((w: any) => w.properties.view === 'table');
     expect(metricCount(runsTable)).toBe(60);
     const rows = metricWidgets(body).filter((w: any) => / run time /.test(w.properties.title));
@@ -277,6 +396,14 @@ describe('limits', () => {
     const metrics = metricWidgets(body).reduce((n: number, w: any) => n + metricCount(w), 0);
     expect(metrics).toBe(30 * 5 + 60);
     Annotations.fromStack(fleetStack).hasNoWarning('*', Match.anyValue());
+  });
+
+  test('a row of the per-job table is cut to what one screen shows: the reason to 50 characters, short column names', () => {
+    // The widest values each column can take (family aside): FAILED_TO_START, ServiceSchedulerInitiated, a 50-character reason.
+    expect(rowChars(lastRunColumns(0))).toBeLessThanOrEqual(SCREEN_ROW_CHARS - 30);
+    // Uncut, the judge's summaries run past 100 characters ("The app container "app" was killed OUT OF MEMORY (OutOfMemoryError: ...)").
+    const uncut = lastRunColumns(30).map((c) => (c.name === 'why' ? { ...c, width: 130 } : c));
+    expect(rowChars(uncut)).toBeGreaterThan(SCREEN_ROW_CHARS);
   });
 
   test('past 500 widgets the last members are left out, named on the dashboard and in a synth warning', () => {
@@ -308,13 +435,28 @@ describe('limits', () => {
 
   test('past 50 log groups the Logs Insights widgets split, each query within 50 log groups, with a warning', () => {
     const { stack } = fakeFleet(60, (s, i) => new FakeMember(s, `job${i}`, { logGroup: new logs.LogGroup(s, `Logs${i}`) }));
-    const widgets = logWidgets(fleetBody(stack));
-    for (const view of ['table', 'bar']) {
-      const queries: string[] = widgets.filter((w: any) => w.properties.view === view).map((w: any) => w.properties.query);
+    const body = fleetBody(stack);
+    for (const widgets of [perJobTables(body), runsTables(body), memoryBars(body), cpuBars(body)]) {
+      const queries: string[] = widgets.map((w: any) => w.properties.query);
       expect(queries.map((q) => q.match(/SOURCE '/g)!.length)).toEqual([50, 10]);
       expect(queries.map((q) => q.match(/family = /g)!.length)).toEqual([50, 10]);
     }
-    Annotations.fromStack(stack).hasWarning('/Fleet/Fleet', Match.stringLikeRegexp('split in 2 pairs: each refresh runs 4 queries, and an account runs at most 100'));
+    Annotations.fromStack(stack).hasWarning('/Fleet/Fleet', Match.stringLikeRegexp('the Logs Insights widgets are split: each refresh runs 8 queries, and an account runs at most 100'));
+  });
+
+  test('past 100 bars a bar chart splits (50 jobs of 2 bars each), the tables stay whole, with a warning', () => {
+    const { stack } = fakeFleet(120, (s, i) => {
+      const logGroup = (s.node.tryFindChild('Logs') as logs.LogGroup) ?? new logs.LogGroup(s, 'Logs');
+      return new FakeMember(s, `job${i}`, { logGroup });
+    });
+    const body = fleetBody(stack);
+    const bars = (ws: any[]) => ws.map((w: any) => w.properties.query.match(/family = /g)!.length * 2);
+    expect(bars(memoryBars(body))).toEqual([100, 100, 40]);
+    expect(bars(cpuBars(body))).toEqual([100, 100, 40]);
+    expect(memoryBars(body).map((w: any) => w.properties.title)).toEqual([1, 2, 3].map((i) => expect.stringMatching(new RegExp(`\\(part ${i} of 3\\)$`))));
+    expect(perJobTables(body)).toHaveLength(1);
+    expect(runsTables(body)).toHaveLength(1);
+    Annotations.fromStack(stack).hasWarning('/Fleet/Fleet', Match.stringLikeRegexp('or a bar chart 100 bars, so the Logs Insights widgets are split: each refresh runs 8 queries'));
   });
 
   test('long family names split the queries before 10,000 characters', () => {
@@ -322,13 +464,14 @@ describe('limits', () => {
       const logGroup = (s.node.tryFindChild('Logs') as logs.LogGroup) ?? new logs.LogGroup(s, 'Logs', { logGroupName: 'run-outcomes' });
       return new FakeMember(s, `job${i}`, { name: `${'x'.repeat(240)}-${i}`, logGroup });
     });
-    const widgets = logWidgets(fleetBody(stack));
-    const queries: string[] = widgets.map((w: any) => w.properties.query.replace(/^(SOURCE '[^']*' \| )+/, ''));
-    expect(queries.length).toBeGreaterThan(2);
+    const body = fleetBody(stack);
+    const queries: string[] = logWidgets(body).map((w: any) => queryLines(w).join('\n| '));
+    expect(queries.length).toBeGreaterThan(4);
     expect(Math.max(...queries.map((q) => q.length))).toBeLessThanOrEqual(10_000);
     expect(Math.max(...queries.map((q) => q.length))).toBeGreaterThan(9_000);
-    const tables = widgets.filter((w: any) => w.properties.view === 'table');
-    expect(tables.map((w: any) => w.properties.query).join('').match(/family = /g)).toHaveLength(60);
+    for (const widgets of [perJobTables(body), runsTables(body), memoryBars(body), cpuBars(body)]) {
+      expect(widgets.map((w: any) => w.properties.query).join('').match(/family = /g)).toHaveLength(60);
+    }
   });
 
   test('alarm status widgets hold at most 100 alarms each', () => {
@@ -336,6 +479,66 @@ describe('limits', () => {
     const widgets = alarmWidgets(fleetBody(stack));
     expect(widgets.map((w: any) => w.properties.alarms.length)).toEqual([100, 50]);
     expect(widgets.map((w: any) => w.properties.title)).toEqual(['Alarms (1 of 2)', 'Alarms (2 of 2)']);
+  });
+});
+
+describe('what the jobs rely on, and the services\' crashes', () => {
+  test('a job with reliable runs brings the state machine\'s executionsFailedAlarm to the alarm widget, with the handler\'s', () => {
+    const stack = newStack();
+    const plain = new MonitoredScheduledTask(stack, 'Plain', minimalProps({ family: 'plain' }));
+    const reliable = new MonitoredScheduledTask(stack, 'Reliable', minimalProps({ family: 'reliable', runTimeout: Duration.hours(1) }));
+    new FleetDashboard(stack, 'Fleet', { members: [plain, reliable] });
+    const [alarms] = alarmWidgets(fleetBody(stack));
+    const failed = reliable.reliableRuns!.executionsFailedAlarm!;
+    expect(failed).toBeDefined();
+    expect(alarms.properties.alarms.slice(0, 3)).toEqual([...plain.runEvents.handler.alarms, failed].map(arnOf));
+    expect(new Set(alarms.properties.alarms).size).toBe(alarms.properties.alarms.length);
+  });
+
+  test('a job without a missed-run alarm is named on top: its absence from the per-job table would not show', () => {
+    const stack = newStack();
+    const lone = new FakeMember(stack, 'lone', { logGroup: new logs.LogGroup(stack, 'Logs') });
+    const watched = new FakeMember(stack, 'watched', { logGroup: lone.fleetMember.runOutcomeLogGroup, alarms: 1 });
+    (watched.fleetMember as any).missedRunAlarm = watched.fleetMember.alarms![0];
+    new FleetDashboard(stack, 'Fleet', { members: [lone, watched] });
+    const body = fleetBody(stack);
+    expect(body.widgets[0].properties.markdown).toContain('**No missed-run alarm (absence not shown):** lone.');
+    expect(titled(body, 'Missed runs')[0].properties.alarms).toEqual([arnOf(watched.fleetMember.missedRunAlarm!)]);
+  });
+
+  test('links to a named log group are encoded as the console takes them (as the Slack message\'s links)', () => {
+    const stack = newStack();
+    const job = new FakeMember(stack, 'job', { extra: { logGroup: logs.LogGroup.fromLogGroupName(stack, 'Named', '/ecs/nightly job') } });
+    new FleetDashboard(stack, 'Fleet', { members: [job] });
+    const [links] = fleetBody(stack).widgets.filter((w: any) => w.type === 'text' && w.properties.markdown.includes('#logsV2'));
+    expect(links.properties.markdown).toContain('#logsV2:log-groups/log-group/$252Fecs$252Fnightly$2520job)');
+  });
+
+  test('a service with a TaskCrashes metric gets a crash graph in its row (widgets of 6 units: four fit with the scaling alarms); without, 8 units', () => {
+    const stack = newStack();
+    const crashes = new cloudwatch.Metric({ namespace: 'FargateMonitor', metricName: 'TaskCrashes', dimensionsMap: { ServiceName: 'web' } });
+    const web = new FakeMember(stack, 'web', { kind: FleetMemberKind.SERVICE, extra: { taskCrashes: crashes, scalingAlarms: [] } });
+    const api = new FakeMember(stack, 'api', { kind: FleetMemberKind.SERVICE });
+    new FleetDashboard(stack, 'Fleet', { members: [web, api] });
+    const body = fleetBody(stack);
+    const webRow = titled(body, 'web');
+    expect(webRow.map((w: any) => w.width)).toEqual([6, 6, 6]);
+    const [graph] = titled(body, 'web: task crashes');
+    expect(graph.properties.metrics).toEqual([['FargateMonitor', 'TaskCrashes', 'ServiceName', 'web', { label: 'crashes', color: '#d62728', stat: 'Sum' }]]);
+    expect(periodsOf(graph)).toEqual([300]);
+    expect(titled(body, 'api').map((w: any) => w.width)).toEqual([8, 8]);
+  });
+});
+
+describe('lastRuns', () => {
+  test('a non-default lastRuns sets the runs table\'s limit and title (and nothing else)', () => {
+    const { stack } = realFleet({ lastRuns: 25 });
+    const body = fleetBody(stack);
+    const [table] = runsTables(body);
+    expect(queryLines(table).slice(-1)).toEqual(['limit 25']);
+    expect(table.properties.title).toMatch(/^Last 25 runs, newest first/);
+    // The per-job table has one row per job, whatever lastRuns is.
+    expect(queryLines(perJobTables(body)[0]).slice(-1)).toEqual(['limit 2']);
   });
 });
 
@@ -347,10 +550,24 @@ describe('bad props', () => {
     ['a sub-minute period', { period: Duration.seconds(10) }, /period must be a whole number of minutes \(CloudWatch returns nothing for sub-minute periods on data older than 3 hours\), got 10 seconds/],
     ['a period of 90 seconds', { period: Duration.seconds(90) }, /period must be a whole number of minutes/],
     ['a range shorter than the period', { defaultInterval: Duration.minutes(30), period: Duration.hours(1) }, /defaultInterval \(30 minutes\) must be at least the period \(1 hour\)/],
+    ['a 7-minute period for a 20-day range', { period: Duration.minutes(7), defaultInterval: Duration.days(20) },
+      /period must be a multiple of 5 minutes when defaultInterval reaches back more than 15 days \(CloudWatch returns no data points older than 15 days at other periods: API_MetricStat\), got period 7 minutes with defaultInterval 20 days/],
+    ['the default 5-minute period for a 90-day range', { defaultInterval: Duration.days(90) },
+      /period must be a multiple of 1 hour when defaultInterval reaches back more than 63 days .*got period 5 minutes with defaultInterval 90 days/],
+    ['a 30-minute period for a 64-day range', { period: Duration.minutes(30), defaultInterval: Duration.days(64) }, /period must be a multiple of 1 hour/],
     ['no rows of last runs', { lastRuns: 0 }, /lastRuns must be a whole number from 1 to 10000 \(rows of the last-runs table\), got 0/],
     ['more rows than Logs Insights returns', { lastRuns: 10_001 }, /lastRuns must be a whole number from 1 to 10000/],
   ])('%s fails', (_name, props, message) => {
     expect(() => new FleetDashboard(newStack(), 'Fleet', props)).toThrow(message);
+  });
+
+  test.each<[string, FleetDashboardProps]>([
+    ['a 7-minute period for 15 days', { period: Duration.minutes(7), defaultInterval: Duration.days(15) }],
+    ['a 10-minute period for 63 days', { period: Duration.minutes(10), defaultInterval: Duration.days(63) }],
+    ['a 1-hour period for 455 days', { period: Duration.hours(1), defaultInterval: Duration.days(455) }],
+  ])('%s is accepted (API_MetricStat returns its data points)', (_name, props) => {
+    const stack = newStack();
+    expect(() => new FleetDashboard(stack, 'Fleet', { ...props, members: [job(stack)] })).not.toThrow();
   });
 
   test.each<[string, Partial<FleetMember>, RegExp]>([
