@@ -353,6 +353,8 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
   /** With `slackNotifications`: at `maxCapacity` with CPU over the scale-out threshold for 5 minutes (posted to Slack). */
   public readonly scaledToCeilingAlarm?: cloudwatch.Alarm;
 
+  private readonly incidents?: ServiceIncidents;
+
   constructor(scope: Construct, id: string, props: FastScalingServiceProps) {
     const containerPort = props.container?.containerPort ?? 80;
     super(scope, id, {
@@ -483,6 +485,7 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
         new cloudwatch.AlarmStatusWidget({ title: 'Incidents', alarms: incidents.alarms, width: 12 }),
       );
       this.incidentRule = incidents.rule;
+      this.incidents = incidents;
       this.taskCrashesAlarm = incidents.taskCrashesAlarm;
       this.scaledToCeilingAlarm = incidents.scaledToCeilingAlarm;
     }
@@ -539,7 +542,11 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
       cpu: this.taskDefinition.cpu,
       memoryLimitMiB: this.taskDefinition.memoryMiB,
       scalingAlarms: [this.cpuScaling.scaleOutAlarm, ...this.cpuScaling.scaleInAlarm ? [this.cpuScaling.scaleInAlarm] : []],
-      alarms: this.alarms.alarms,
+      alarms: [...this.alarms.alarms, ...this.incidents?.alarms ?? []],
+      // With slackNotifications: the crashes graph in the service's row, and the handler's own alarms (a broken handler
+      // tells nothing) at the top of the alarm widget.
+      taskCrashes: this.incidents ? this.metricTaskCrashes() : undefined,
+      monitoringAlarms: this.incidents?.handler.alarms,
     };
   }
 

@@ -8,6 +8,7 @@ import { Construct } from 'constructs';
 import { AGENT_CONTAINER_NAME } from '../agent/monitoring-agent';
 import { TaskMetrics } from '../agent/task-metrics';
 import { RunOutcomeHandler, SlackNotificationOptions } from '../notifier/run-outcome-handler';
+import { slackWebhooks } from '../notifier/slack-webhooks';
 import { AlarmFactory } from '../shared/alarm-factory';
 import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
 
@@ -68,9 +69,7 @@ export class ServiceIncidents extends Construct {
   constructor(scope: Construct, id: string, props: ServiceIncidentsProps) {
     super(scope, id);
     const slack = props.slackNotifications;
-    if (!slack.successWebhook || !slack.failureWebhook) {
-      throw new Error('slackNotifications needs both successWebhook and failureWebhook (Secrets Manager secrets holding the webhook URLs)');
-    }
+    const webhooks = slackWebhooks(slack);
     const headroom = slack.rightSizeHeadroomPercent ?? 20;
     if (!Token.isUnresolved(headroom) && !(headroom >= 0 && headroom <= 200)) {
       throw new Error(`slackNotifications.rightSizeHeadroomPercent must be between 0 and 200 (percent), got ${headroom}`);
@@ -147,8 +146,8 @@ export class ServiceIncidents extends Construct {
       cpu: props.taskDefinition.cpu,
       memoryMiB: props.taskDefinition.memoryMiB,
       headroomPercent: headroom,
-      successWebhookSecretArn: slack.successWebhook.secretArn,
-      failureWebhookSecretArn: slack.failureWebhook.secretArn,
+      successWebhookSecretArn: webhooks.success.secretArn,
+      failureWebhookSecretArn: webhooks.failure.secretArn,
       notifySuccess: slack.notifySuccess ?? true,
       windowSeconds,
       maxCapacity: props.maxCapacity,

@@ -3,10 +3,11 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct, IConstruct } from 'constructs';
 import {
   FastScalingService, FleetDashboard, FleetDashboardProps, FleetMember, FleetMemberKind, IFleetDashboardMember,
-  MonitoredScheduledTask, TaskMetrics,
+  MonitoredScheduledTask, RunOutcomeHandler, TaskMetrics,
 } from '../../lib';
 import { lastRunColumns, rowChars, SCREEN_ROW_CHARS, SCREEN_ROWS } from '../../lib/shared/fleet-queries';
 import { minimalProps, newStack } from '../support/stacks';
@@ -528,6 +529,23 @@ describe('what the jobs rely on, and the services\' crashes', () => {
     expect(periodsOf(graph)).toEqual([300]);
     expect(titled(body, 'api').map((w: any) => w.width)).toEqual([8, 8]);
   });
+});
+
+test('a FastScalingService with slackNotifications brings its crashes graph, its incident alarms and the handler\'s alarms; without, none', () => {
+  const stack = newStack();
+  const webhook = secretsmanager.Secret.fromSecretNameV2(stack, 'Hook', 'slack/hook');
+  const loud = new FastScalingService(stack, 'Loud', { container: { image }, serviceName: 'loud', slackNotifications: { webhook } });
+  const quiet = new FastScalingService(stack, 'Quiet', { container: { image }, serviceName: 'quiet' });
+  new FleetDashboard(stack, 'Fleet', { members: [loud, quiet] });
+  const body = fleetBody(stack);
+  const [graph] = titled(body, 'loud: task crashes');
+  expect(graph.properties.metrics[0].slice(0, 2)).toEqual(['FargateMonitor', 'TaskCrashes']);
+  expect(titled(body, 'quiet: task crashes')).toHaveLength(0);
+  const handler = RunOutcomeHandler.of(stack);
+  const alarmArns = alarmWidgets(body).flatMap((w: any) => w.properties.alarms);
+  for (const a of [...handler.alarms, loud.taskCrashesAlarm!, loud.scaledToCeilingAlarm!]) expect(alarmArns).toContainEqual(arnOf(a));
+  // The handler's alarms come first: a broken handler leaves every other widget silent.
+  expect(alarmArns.slice(0, handler.alarms.length)).toEqual(handler.alarms.map(arnOf));
 });
 
 describe('lastRuns', () => {
