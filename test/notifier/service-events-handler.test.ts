@@ -219,7 +219,7 @@ describe('through the bundled handler', () => {
     expect(text[0]).toContain(hc.detail.stoppedReason.slice(0, 60));
     expect(text[1]).toContain('exited 2');
     expect(text[2]).toContain('OUT OF MEMORY');
-    expect(text[2]).toContain('1010 MiB (98.6 % of 1024 MiB)'); // the agent's REPORT: peak against the limit that killed it
+    expect(text[2]).toContain('app container 1010 MiB (98.6 % of the task\'s 1024 MiB: no hard limit)'); // the agent's REPORT: peak against the limit that killed it
     expect(text[3]).toContain('ECS deployment circuit breaker: task failed to start.');
     expect(text[4]).toContain('rolling back to deployment deploymentID');
     expect(text[5]).toContain('RESOURCE:FARGATE');
