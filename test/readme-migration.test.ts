@@ -7,6 +7,7 @@ import { createRequire } from 'module';
 import * as os from 'os';
 import * as path from 'path';
 import * as ts from 'typescript';
+import * as library from '../lib';
 import { sectionCodeBlocks } from './support/readme';
 
 const SECTION = 'Migrating from aws-ecs-patterns';
@@ -89,7 +90,7 @@ describe('README, "Migrating from aws-ecs-patterns"', () => {
     const module = { exports: {} as any };
     // eslint-disable-next-line @typescript-eslint/no-implied-eval
     new Function('require', 'module', 'exports', js)(
-      (name: string) => (name === 'cdk-fargate-monitor' ? require('../lib') : requireHere(name)), module, module.exports);
+      (name: string) => (name === 'cdk-fargate-monitor' ? library : requireHere(name)), module, module.exports);
     const assembly = module.exports.synth().synth();
     const templates = assembly.stacks.map((s: any) => s.template);
     const types = (t: any) => Object.values<any>(t.Resources).map((r) => r.Type);
