@@ -1,5 +1,14 @@
 import { awscdk, javascript } from 'projen';
 
+/** GitHub Actions steps that give the test suite its non-npm tools (as .ci/run does on a bare machine). */
+function testToolchainSteps() {
+  return [
+    { uses: 'actions/setup-python@v5', with: { 'python-version': '3.x' } },
+    { uses: 'actions/setup-java@v4', with: { 'distribution': 'temurin', 'java-version': '17', 'cache': 'maven' } },
+    { name: 'Python test dependencies', run: 'python3 -m pip install -r requirements-dev.txt' },
+  ];
+}
+
 const project = new awscdk.AwsCdkConstructLibrary({
   name: 'cdk-fargate-monitor',
   description:
@@ -32,8 +41,20 @@ const project = new awscdk.AwsCdkConstructLibrary({
   publishToGo: { moduleName: 'github.com/cdk-fargate-monitor/cdk-fargate-monitor-go' },
   testdir: 'test',
   keywords: ['cdk', 'ecs', 'fargate', 'cloudwatch', 'monitoring', 'eventbridge-scheduler'],
-  github: false,
-  release: false,
+  // Releases as Construct Hub libraries make them: projen's release workflow (.github/workflows/release.yml) bumps the
+  // version from conventional commits (feat: minor, fix: patch, `!`/BREAKING CHANGE: major), writes the changelog
+  // into the GitHub release, and publishes to npm, PyPI, Maven Central, NuGet and the Go module repository (the
+  // publishTo* options above; secrets NPM_TOKEN, TWINE_*, MAVEN_*, NUGET_API_KEY, GO_GITHUB_TOKEN). Generated here,
+  // never run from this machine: CI is .ci/run.
+  github: true,
+  release: true,
+  releaseToNpm: true,
+  npmAccess: javascript.NpmAccess.PUBLIC,
+  workflowNodeVersion: '22.x',
+  // The build and release workflows run `npx projen build` (tests included): they need cfn-lint and moto (pip) and
+  // Java/Maven (event-ruler, the package test's Java app); the publish jobs only pack, and need none of it.
+  buildWorkflowOptions: { preBuildSteps: testToolchainSteps() },
+  releaseWorkflowSetupSteps: testToolchainSteps(),
   docgen: true,
   // Constructs validate their own props; the sample app in test/example is what `npx cdk synth` runs.
   devDeps: [
@@ -50,6 +71,9 @@ const project = new awscdk.AwsCdkConstructLibrary({
     // Run a Job state machines executed in tests with a real ASL interpreter, and every definition validated.
     'aws-local-stepfunctions',
     'asl-validator',
+    // test/integ: the live checks (deployed with `cdk deploy`, never by the suite). 2.245.0-alpha.0 synthesizes with
+    // aws-cdk-lib 2.258.0; @aws-cdk/integ-runner is deliberately absent (it refuses 2.258's cloud assembly).
+    '@aws-cdk/integ-tests-alpha@2.245.0-alpha.0',
   ],
   jestOptions: {
     // Snapshots must be able to fail: never rewrite them during a test run (`npx jest -u` does, by hand).
@@ -106,6 +130,27 @@ outcomeBundle.reset('esbuild --bundle lib/notifier/run-outcome.lambda.ts --targe
 const bundle = project.bundler.bundleTask;
 bundle.spawn(bundleAgent);
 project.testTask.prependSpawn(bundle);
+
+// `npx projen package:<lang>` (and package-all) right after `npm install`: jsii-pacmak packs build/ and .jsii, which
+// only a compile makes, and the tarball must carry agent/dist/, which only the bundle makes. Each package task first
+// bundles (esbuild, seconds) and compiles when .jsii is missing or older than a source in lib/ (so `npx projen build`,
+// which has just compiled, does not compile twice). Tasks run from the project root.
+const packagePrepare = project.addTask('package:prepare', {
+  description: 'Bundle the agent and handler, and compile with jsii when .jsii is missing or older than lib/',
+});
+packagePrepare.spawn(bundle);
+// (A node one-liner, as projen's own conditions: the condition is not run by a POSIX shell everywhere.)
+const jsiiStale = "const fs = require('fs'), path = require('path');" +
+  "const built = fs.existsSync('.jsii') ? fs.statSync('.jsii').mtimeMs : 0;" +
+  'const newer = (d) => fs.readdirSync(d, { withFileTypes: true }).some((e) => e.isDirectory() ? ' +
+  'newer(path.join(d, e.name)) : fs.statSync(path.join(d, e.name)).mtimeMs > built);' +
+  "process.exit(!built || newer('lib') ? 0 : 1)";
+packagePrepare.spawn(project.compileTask, { condition: `node -e "${jsiiStale}"` });
+for (const lang of ['js', 'java', 'python', 'dotnet', 'go']) {
+  const task = project.tasks.tryFind(`package:${lang}`);
+  if (!task) throw new Error(`.projenrc.ts: projen has no package:${lang} task`);
+  task.prependSpawn(packagePrepare);
+}
 
 // The npm package must carry the pre-bundled agent (projen's unanchored `dist` line would drop it).
 for (const p of ['/cdk.out/', '/agent/src/', '/bench/', '/.ci/', '/test/']) project.addPackageIgnore(p);

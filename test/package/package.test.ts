@@ -1,9 +1,11 @@
 /**
- * The library as users get it: the packed npm tarball installed into a fresh CDK app outside this repository, and the
- * Python wheel installed into a fresh virtualenv, each synthesizing the README's usage example as written there.
+ * The library as users get it: the packed npm tarball installed into a fresh CDK app outside this repository, the
+ * Python wheel installed into a fresh virtualenv, and the jsii Maven artifact used by a fresh Maven project (Java 17),
+ * each synthesizing the README's usage example as written there.
  *
- * Slow (minutes: jsii compile, jsii-pacmak, npm install, pip install, two synths). It needs python3 with venv and pip,
- * and the npm registry and PyPI (the installs); it fails, naming what is missing, rather than skip.
+ * Slow (minutes: jsii compile, jsii-pacmak, npm install, pip install, Maven, three synths). It needs python3 with venv
+ * and pip, Java ≥ 17 and Maven, and the npm registry, PyPI and Maven Central (the installs; Maven keeps what it
+ * downloads in ~/.m2, so later runs need only what changed); it fails, naming what is missing, rather than skip.
  * The agent bundle (agent/dist/) must exist: `npx projen test` builds it first (`npx projen bundle` by hand).
  */
 import { spawnSync } from 'child_process';
@@ -20,6 +22,8 @@ const CDK_LIB_VERSION: string = PACKAGE_JSON.devDependencies['aws-cdk-lib'];
 const CONSTRUCTS_VERSION: string = PACKAGE_JSON.devDependencies.constructs;
 const TYPESCRIPT_VERSION: string = PACKAGE_JSON.devDependencies.typescript;
 const STACK_NAME = 'UsageExample';
+/** aws-cdk-lib and constructs on Maven Central carry the npm packages' version numbers. */
+const MAVEN = 'mvn';
 const MINUTES = 60_000;
 
 /** Where both apps run: a fixed environment whose AZs are in cdk.context.json, as after a lookup (no credentials). */
@@ -147,6 +151,115 @@ app.synth()
 `;
 }
 
+/** The README's Java usage block inside the same stack: its imports at the top, the rest in the constructor. */
+function javaApp(usage: string): string {
+  const lines = usage.split('\n');
+  const imports = lines.filter((l) => /^\s*import\s/.test(l));
+  const body = lines.filter((l) => !/^\s*import\s/.test(l)).map((l) => (l ? `        ${l}` : l)).join('\n');
+  return `${imports.join('\n')}
+
+public class UsageApp {
+    static class UsageStack extends software.amazon.awscdk.Stack {
+        UsageStack(software.constructs.Construct scope, String id) {
+            super(scope, id, software.amazon.awscdk.StackProps.builder()
+                .env(software.amazon.awscdk.Environment.builder().account("${ACCOUNT}").region("${REGION}").build())
+                .build());
+            software.amazon.awscdk.services.ecs.Cluster cluster = software.amazon.awscdk.services.ecs.Cluster.Builder.create(this, "Cluster")
+                .vpc(software.amazon.awscdk.services.ec2.Vpc.Builder.create(this, "Vpc").maxAzs(2).natGateways(1).build())
+                .build();
+            software.amazon.awscdk.services.ecr.IRepository repo =
+                software.amazon.awscdk.services.ecr.Repository.fromRepositoryName(this, "Repo", "batch");
+            software.amazon.awscdk.services.secretsmanager.ISecret dbSecret =
+                software.amazon.awscdk.services.secretsmanager.Secret.fromSecretNameV2(this, "DbSecret", "batch/db");
+            software.amazon.awscdk.services.sns.Topic opsTopic = new software.amazon.awscdk.services.sns.Topic(this, "OpsTopic");
+            software.amazon.awscdk.services.secretsmanager.ISecret successHookSecret =
+                software.amazon.awscdk.services.secretsmanager.Secret.fromSecretNameV2(this, "SuccessHook", "batch/slack-success");
+            software.amazon.awscdk.services.secretsmanager.ISecret failureHookSecret =
+                software.amazon.awscdk.services.secretsmanager.Secret.fromSecretNameV2(this, "FailureHook", "batch/slack-failure");
+
+            // ---- README.md, "## Usage", the Java block ----
+${body.split('\n').map((l) => (l ? `    ${l}` : l)).join('\n')}
+        }
+    }
+
+    public static void main(final String[] args) {
+        software.amazon.awscdk.App app = new software.amazon.awscdk.App();
+        new UsageStack(app, "${STACK_NAME}");
+        app.synth();
+    }
+}
+`;
+}
+
+/** A Maven project for the Java app: aws-cdk-lib from Maven Central, the library from the local jsii Maven repo. */
+function javaPom(localRepo: string, library: { groupId: string; artifactId: string; version: string }): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>
+<project xmlns="http://maven.apache.org/POM/4.0.0" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
+         xsi:schemaLocation="http://maven.apache.org/POM/4.0.0 http://maven.apache.org/xsd/maven-4.0.0.xsd">
+  <modelVersion>4.0.0</modelVersion>
+  <groupId>example</groupId>
+  <artifactId>usage-app</artifactId>
+  <version>0.1.0</version>
+  <properties>
+    <maven.compiler.release>17</maven.compiler.release>
+    <project.build.sourceEncoding>UTF-8</project.build.sourceEncoding>
+  </properties>
+  <repositories>
+    <repository>
+      <id>cdk-fargate-monitor-local-build</id>
+      <url>${new URL(`file://${localRepo}`).href}</url>
+    </repository>
+  </repositories>
+  <dependencies>
+    <dependency>
+      <groupId>software.amazon.awscdk</groupId>
+      <artifactId>aws-cdk-lib</artifactId>
+      <version>${CDK_LIB_VERSION}</version>
+    </dependency>
+    <dependency>
+      <groupId>software.constructs</groupId>
+      <artifactId>constructs</artifactId>
+      <version>${CONSTRUCTS_VERSION}</version>
+    </dependency>
+    <dependency>
+      <groupId>${library.groupId}</groupId>
+      <artifactId>${library.artifactId}</artifactId>
+      <version>${library.version}</version>
+    </dependency>
+  </dependencies>
+  <build>
+    <plugins>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-compiler-plugin</artifactId>
+        <version>3.13.0</version>
+      </plugin>
+      <plugin>
+        <groupId>org.apache.maven.plugins</groupId>
+        <artifactId>maven-dependency-plugin</artifactId>
+        <version>3.8.1</version>
+      </plugin>
+    </plugins>
+  </build>
+</project>
+`;
+}
+
+/** The one jsii-built Maven artifact under a local repository (groupId/artifactId/version/*.pom). */
+function mavenArtifact(localRepo: string): { groupId: string; artifactId: string; version: string } {
+  const poms: string[] = [];
+  const walk = (dir: string) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else if (e.name.endsWith('.pom')) poms.push(path.relative(localRepo, path.join(dir, e.name)));
+    }
+  };
+  walk(localRepo);
+  if (poms.length !== 1) throw new Error(`expected one .pom under ${localRepo}, found ${JSON.stringify(poms)}`);
+  const parts = poms[0].split(path.sep);
+  return { groupId: parts.slice(0, -3).join('.'), artifactId: parts[parts.length - 3], version: parts[parts.length - 2] };
+}
+
 /** The staged asset directory holding the agent's Dockerfile, from a cloud assembly. */
 function stagedAgentAsset(cdkOut: string): string[] {
   const dirs = fs.readdirSync(cdkOut).filter((d) => d.startsWith('asset.') &&
@@ -194,6 +307,7 @@ describe('the packed library, installed as users install it', () => {
   let work: string;
   let tarball: string;
   let wheel: string;
+  let mavenRepo: string;
   let typescriptTemplate: any;
   let committedApiMd: string;
 
@@ -202,18 +316,21 @@ describe('the packed library, installed as users install it', () => {
       'install Python 3 with its venv module (Debian: apt-get install python3-venv), as .ci/run does');
     requireTool('pip', 'python3', ['-m', 'pip', '--version'],
       'install pip (Debian: apt-get install python3-pip), as .ci/run does');
+    requireTool('Java', 'java', ['-version'], 'install a JDK ≥ 17 (Debian: apt-get install default-jdk-headless), as .ci/run does');
+    requireTool('Maven', MAVEN, ['-v'], 'install Maven (Debian: apt-get install maven), as .ci/run does');
     if (!fs.existsSync(path.join(ROOT, 'agent', 'dist', 'agent.js'))) {
       throw new Error('agent/dist/agent.js is missing: run `npx projen bundle` first (`npx projen test` does)');
     }
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-fargate-monitor-package-'));
-    // jsii: lib/ → build/ and .jsii (and, in post-compile, API.md from it); then the npm tarball and the Python wheel,
-    // as `npx projen package-all` makes them.
+    // jsii: lib/ → build/ and .jsii (and, in post-compile, API.md from it); then the npm tarball, the Python wheel and
+    // the Maven artifact (a local Maven repository under dist/java), as `npx projen package-all` makes them.
     committedApiMd = fs.readFileSync(path.join(ROOT, 'API.md'), 'utf8');
     run('jsii compile', 'npx', ['projen', 'compile'], { cwd: ROOT });
     const dist = path.join(work, 'dist');
-    run('jsii-pacmak', 'npx', ['jsii-pacmak', '--targets', 'js,python', '--outdir', dist], { cwd: ROOT });
+    run('jsii-pacmak', 'npx', ['jsii-pacmak', '--targets', 'js,python,java', '--outdir', dist], { cwd: ROOT });
     tarball = onlyFile(path.join(dist, 'js'), '.tgz');
     wheel = onlyFile(path.join(dist, 'python'), '.whl');
+    mavenRepo = path.join(dist, 'java');
   }, 20 * MINUTES);
 
   afterAll(() => {
@@ -339,4 +456,33 @@ describe('the packed library, installed as users install it', () => {
     expect(fromPython.runtimes).toEqual([expect.stringMatching(/^Python\//)]);
     expect(maskAssetHashes(fromPython.template)).toEqual(maskAssetHashes(fromTypescript.template));
   }, 10 * MINUTES);
+  test('the README\'s Java usage synthesizes the same template from the Maven artifact in a fresh Maven project', () => {
+    if (!typescriptTemplate) throw new Error('the TypeScript app did not synthesize (see the test before): nothing to compare');
+    const library = mavenArtifact(mavenRepo);
+    const maven = PACKAGE_JSON.jsii.targets.java.maven;
+    expect(library).toMatchObject({ groupId: maven.groupId, artifactId: maven.artifactId });
+    const appDir = path.join(work, 'java-app');
+    const sources = path.join(appDir, 'src', 'main', 'java');
+    fs.mkdirSync(sources, { recursive: true });
+    fs.writeFileSync(path.join(appDir, 'pom.xml'), javaPom(mavenRepo, library));
+    fs.writeFileSync(path.join(sources, 'UsageApp.java'), javaApp(sectionCodeBlock('Usage', 'java')));
+    fs.writeFileSync(path.join(appDir, 'cdk.context.json'), JSON.stringify(CDK_CONTEXT));
+    const env = userEnv();
+    // Batch mode, the user's ~/.m2 as the cache (aws-cdk-lib is downloaded once); the classpath written to a file so
+    // the CDK CLI runs the app with plain `java` (no exec plugin, no Maven in the synth).
+    run('mvn package (Java app)', MAVEN, ['-B', '-q', '-ntp', 'compile', 'dependency:build-classpath',
+      '-Dmdep.outputFile=classpath.txt'], { cwd: appDir, env });
+    const classpath = `target/classes${path.delimiter}${fs.readFileSync(path.join(appDir, 'classpath.txt'), 'utf8').trim()}`;
+    const cdk = path.join(work, 'ts-app', 'node_modules', '.bin', 'cdk');
+    run('cdk synth (Java app)', cdk, ['synth', '--quiet', '--no-notices', '--app', `java -cp ${classpath} UsageApp`,
+      '-o', 'cdk.out'], { cwd: appDir, env });
+
+    const cdkOut = path.join(appDir, 'cdk.out');
+    const javaTemplate = JSON.parse(fs.readFileSync(path.join(cdkOut, `${STACK_NAME}.template.json`), 'utf8'));
+    expect(stagedAgentAsset(cdkOut)).toEqual(expect.arrayContaining(['Dockerfile', 'dist/agent.js', 'dist/cloudwatch-sdk.js']));
+    const fromJava = withAnalyticsDecoded(javaTemplate);
+    const fromTypescript = withAnalyticsDecoded(typescriptTemplate);
+    expect(fromJava.runtimes).toEqual([expect.stringMatching(/^Java\//)]);
+    expect(maskAssetHashes(fromJava.template)).toEqual(maskAssetHashes(fromTypescript.template));
+  }, 15 * MINUTES);
 });
