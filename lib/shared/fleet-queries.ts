@@ -49,40 +49,40 @@ export interface QueryColumn {
  * has it: a run without a REPORT, whose peak fields are null, would show an older run's peaks beside its outcome.)
  */
 export function lastRunColumns(familyChars: number): QueryColumn[] {
-  return [
-    { name: 'family', expression: 'family', width: familyChars },
-    { name: 'outcome', expression: 'outcome', width: 'FAILED_TO_START'.length },
-    // When the handler logged the line, seconds after the run ended: every line has it (a skipped or timed-out reliable
-    // run has no `stoppedAt`). Budgeted at 23 characters ("2026-12-07 02:14:03.512"; how the console formats it is unverified).
-    { name: '@timestamp', expression: '@timestamp', width: 23 },
-    { name: 'runS', expression: 'floor(durationSeconds) as runS', width: 6 },
-    { name: 'memPct', expression: 'peakMemoryPercent as memPct', width: 5 },
-    { name: 'cpuAvgPct', expression: 'cpuAverageUtilizationPercent as cpuAvgPct', width: 5 },
-    { name: 'cpuMaxPct', expression: 'cpuMaxUtilizationPercent as cpuMaxPct', width: 5 },
-    { name: 'tries', expression: 'attempts as tries', width: 2 },
-    { name: 'exit', expression: 'appExitCode as exit', width: 4 },
-    { name: 'oom', expression: 'oom', width: 5 },
-    { name: 'stop', expression: 'stopCode as stop', width: 'ServiceSchedulerInitiated'.length },
-    { name: 'why', expression: `substr(summary, 0, ${REASON_CHARS}) as why`, width: REASON_CHARS },
-  ];
+  return ['family', 'outcome', '@timestamp', 'runS', 'memPct', 'cpuAvgPct', 'cpuMaxPct', 'tries', 'exit', 'oom', 'stop', 'why']
+    .map((name) => column(name, familyChars));
 }
 
 /** The runs table: the last `lastRuns` runs of every job, newest first, with the task id and the reason. */
 export function runsColumns(familyChars: number): QueryColumn[] {
-  return [
-    { name: '@timestamp', expression: '@timestamp', width: 23 },
-    { name: 'family', expression: 'family', width: familyChars },
-    { name: 'outcome', expression: 'outcome', width: 'FAILED_TO_START'.length },
-    { name: 'runS', expression: 'floor(durationSeconds) as runS', width: 6 },
-    { name: 'memPct', expression: 'peakMemoryPercent as memPct', width: 5 },
-    { name: 'cpuAvgPct', expression: 'cpuAverageUtilizationPercent as cpuAvgPct', width: 5 },
-    { name: 'cpuMaxPct', expression: 'cpuMaxUtilizationPercent as cpuMaxPct', width: 5 },
-    { name: 'tries', expression: 'attempts as tries', width: 2 },
-    // ECS task ids are 32 hexadecimal digits
-    { name: 'taskId', expression: 'taskId', width: 32 },
-    { name: 'why', expression: `substr(summary, 0, ${REASON_CHARS}) as why`, width: REASON_CHARS },
-    { name: 'rightSize', expression: `substr(rightSize, 0, ${RIGHT_SIZE_CHARS}) as rightSize`, width: RIGHT_SIZE_CHARS },
-  ];
+  return ['@timestamp', 'family', 'outcome', 'runS', 'memPct', 'cpuAvgPct', 'cpuMaxPct', 'tries', 'taskId', 'why', 'rightSize']
+    .map((name) => column(name, familyChars));
+}
+
+/** Every column the tables show, by name: one definition each. */
+const COLUMNS: { [name: string]: Omit<QueryColumn, 'name' | 'width'> & { width: number | 'family' } } = {
+  family: { expression: 'family', width: 'family' },
+  outcome: { expression: 'outcome', width: 'FAILED_TO_START'.length },
+  // When the handler logged the line, seconds after the run ended: every line has it (a skipped or timed-out reliable
+  // run has no `stoppedAt`). Budgeted at 23 characters ("2026-12-07 02:14:03.512"; how the console formats it is unverified).
+  '@timestamp': { expression: '@timestamp', width: 23 },
+  runS: { expression: 'floor(durationSeconds) as runS', width: 6 },
+  memPct: { expression: 'peakMemoryPercent as memPct', width: 5 },
+  cpuAvgPct: { expression: 'cpuAverageUtilizationPercent as cpuAvgPct', width: 5 },
+  cpuMaxPct: { expression: 'cpuMaxUtilizationPercent as cpuMaxPct', width: 5 },
+  tries: { expression: 'attempts as tries', width: 2 },
+  exit: { expression: 'appExitCode as exit', width: 4 },
+  oom: { expression: 'oom', width: 5 },
+  stop: { expression: 'stopCode as stop', width: 'ServiceSchedulerInitiated'.length },
+  // ECS task ids are 32 hexadecimal digits
+  taskId: { expression: 'taskId', width: 32 },
+  why: { expression: `substr(summary, 0, ${REASON_CHARS}) as why`, width: REASON_CHARS },
+  rightSize: { expression: `substr(rightSize, 0, ${RIGHT_SIZE_CHARS}) as rightSize`, width: RIGHT_SIZE_CHARS },
+};
+
+function column(name: string, familyChars: number): QueryColumn {
+  const c = COLUMNS[name];
+  return { name, expression: c.expression, width: c.width === 'family' ? familyChars : c.width };
 }
 
 /** The run-outcome handler's line for each task stop (or reliable run) of these families. */
