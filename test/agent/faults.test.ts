@@ -121,12 +121,12 @@ test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped
   for (const m of phases) {
     mode = m;
     const before = tmde.hits['/task/stats'] ?? 0;
-    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= before + 6, 10_000, `6 polls in ${m}`);
+    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= before + 6, 60_000, `6 polls in ${m}`);
     expect(agent.alive).toBe(true);
   }
   // Let a periodic flush carry the last phase's samples: wait for a PutMetricData call that starts after it.
   const putsAfterPhases = proxy.puts().length;
-  await agent.waitFor(() => proxy.puts().length > putsAfterPhases, 30_000, 'a periodic flush after the last phase');
+  await agent.waitFor(() => proxy.puts().length > putsAfterPhases, 60_000, 'a periodic flush after the last phase');
   expect(agent.alive).toBe(true);
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
@@ -192,14 +192,14 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
     const f = failures().length;
     const r = recoveries().length;
     await proxy.setMode(mode);
-    await agent.waitFor(() => failures().length > f && until(), 30_000, `a logged failure in ${mode}`);
+    await agent.waitFor(() => failures().length > f && until(), 60_000, `a logged failure in ${mode}`);
     expect(failures()[f].message).toMatch(why);
     expect(agent.alive).toBe(true);
     await proxy.setMode('pass');
-    await agent.waitFor(() => recoveries().length > r, 30_000, `a logged recovery after ${mode}`);
+    await agent.waitFor(() => recoveries().length > r, 60_000, `a logged recovery after ${mode}`);
     expect(agent.alive).toBe(true);
   };
-  await agent.waitFor(() => proxy.puts().length >= 2, 10_000, 'healthy flushes');
+  await agent.waitFor(() => proxy.puts().length >= 2, 60_000, 'healthy flushes');
   await fault('throttle', /Throttling: Rate exceeded/);
   await fault('error500', /InternalService\w*: injected/);
   await fault('hang', /TimeoutError|timed out|timeout/i);
@@ -210,7 +210,7 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   // One more successful flush after the recovery (the datums sampled since reach moto before SIGTERM).
   const okPuts = () => proxy.puts().filter((r) => r.answered === 'pass').length;
   const okBefore = okPuts();
-  await agent.waitFor(() => okPuts() > okBefore, 30_000, 'a healthy flush after the outages');
+  await agent.waitFor(() => okPuts() > okBefore, 60_000, 'a healthy flush after the outages');
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
 
@@ -276,7 +276,7 @@ test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 
   const done = new AgentProcess(common(ended));
   cleanup.push(() => fast.kill(), () => dflt.kill(), () => done.kill());
   // Wait until each agent has a flush stuck in its hanging proxy (the hung request reached the proxy), then hang TMDE.
-  for (const h of [running, ended]) await fast.waitFor(() => h.proxy.puts().length >= 2, 10_000, 'first flushes');
+  for (const h of [running, ended]) await fast.waitFor(() => h.proxy.puts().length >= 2, 60_000, 'first flushes');
   const stuck = running.proxy.puts().length + ended.proxy.puts().length;
   await running.proxy.setMode('hang');
   await ended.proxy.setMode('hang');
@@ -288,7 +288,9 @@ test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 
   const [a, b, c] = await Promise.all([fast.terminate(), dflt.terminate(), done.terminate()]);
   for (const [p, e, limit, appRunning] of [[fast, a, 2000, true], [dflt, b, 3000, true], [done, c, 10_000, false]] as const) {
     expect(e.code).toBe(0);
-    expect(e.tookMs).toBeLessThan(limit + 700);
+    // Which deadline it kept is in its own log line below; measured from outside, the exit also waits for a busy
+    // machine to run the process, so the bound here only catches a hang (the hung TMDE and flush would hold it 60 s).
+    expect(e.tookMs).toBeLessThan(limit + 5_000);
     expect(e.tookMs).toBeGreaterThan(limit / 2); // it really waited for the hung flush, then gave up
     expect(p.reportText()).toMatch(/^REPORT TaskArn: arn:aws:ecs:us-east-1:123456789012:task\/synthetic\/0123456789abcdef\tDuration: /);
     expect(p.reportJson().samples).toBeGreaterThan(0);
