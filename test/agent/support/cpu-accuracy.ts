@@ -99,7 +99,8 @@ export async function measureCpuAccuracy(seconds: number, sources: Record<string
     restorePriority = () => { try { os.setPriority(0, priority); } catch { /* ignore */ } };
     const names = Object.keys(sources);
     const srcs = names.map((n) => sources[n].make?.() ?? new ProcfsSource('/proc', sources[n]));
-    const series: Record<string, AccuracySeries> = Object.fromEntries(names.map((n) => [n, { errors: [], truth: [], sampleMs: [], uncertainty: [] }]));
+    const series: Record<string, AccuracySeries> = Object.fromEntries(names.map((n) =>
+      [n, { errors: [], truth: [], sampleMs: [], uncertainty: [] }]));
     const prev: Array<{ truthNs: number; wallMs: number; halfNs: number; halfMs: number } | undefined> = names.map(() => undefined);
     const tick = async () => {
       for (let i = 0; i < srcs.length; i++) {
