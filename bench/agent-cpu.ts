@@ -2,8 +2,9 @@
  * Benchmark (not a unit test): what the agent costs in CPU, against baselines measured IN THE SAME RUN, so that a
  * slower or busier host can neither hide nor fake a change. Side by side, at the same time, on one host:
  * - `current`: this tree's bundled agent (agent/dist/agent.js), at its defaults (poll 1 s, flush 10 s, PutMetricData);
- * - `baseline`: another build of the agent, when BENCH_BASELINE_SCRIPT names one (e.g. the previous landed main's:
- *   `git worktree add /tmp/oldagent <rev>` and bundle it with the esbuild line of .projenrc.ts);
+ * - `baseline`: another build of the agent: BENCH_BASELINE_REV=<git revision> checks that revision out in a temporary
+ *   worktree and bundles it with its own `npx projen bundle:agent` (this tree's node_modules); or
+ *   BENCH_BASELINE_SCRIPT names a bundle already built;
  * - `floor`: the least any node agent does, on the same binary and flags: one HTTP GET to the TMDE and one small
  *   /proc read per second, nothing else.
  * All read one local TMDE stand-in that refreshes its stats every 10 s like Fargate (the TMDE source: no /proc), and
@@ -14,13 +15,15 @@
  * and current − floor per window (paired: both measured over the same seconds).
  *
  *   npx ts-node --transpile-only bench/agent-cpu.ts
+ *   BENCH_BASELINE_REV=b8768f1^1 npx ts-node --transpile-only bench/agent-cpu.ts   # against the agent before b8768f1
  *   BENCH_BASELINE_SCRIPT=/tmp/oldagent/agent/dist/agent.js BENCH_TRIALS=6 BENCH_TRIAL_S=40 npx ts-node --transpile-only bench/agent-cpu.ts
  *   BENCH_AGENT_ENV='{"FARGATE_MONITOR_FAST_FLUSH_CPU_PERCENT":"70"}' ...   # extra environment for both agents
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
-import { AgentProcess, BUNDLE, dockerfileNodeArgs, ensureBundle, FAKE_AWS_ENV } from '../test/agent/support/agent-process';
+import * as path from 'node:path';
+import { AgentProcess, BUNDLE, dockerfileNodeArgs, ensureBundle, FAKE_AWS_ENV, REPO } from '../test/agent/support/agent-process';
 import { CwProxy } from '../test/agent/support/cw-proxy';
 import { fargateLikeHandler, FakeTmde } from '../test/agent/support/fake-tmde';
 import { syntheticTask } from '../test/agent/support/payloads';
@@ -28,8 +31,11 @@ import { startMoto } from '../test/support/moto';
 
 const TRIALS = Number(process.env.BENCH_TRIALS ?? 6);
 const TRIAL_S = Number(process.env.BENCH_TRIAL_S ?? 40);
-const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 12);
-const BASELINE = process.env.BENCH_BASELINE_SCRIPT;
+// 30 s: module load, the first flush (the SDK loads), and the three samples after which the agent reads the endpoint
+// only near each refresh.
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 30);
+const BASELINE_REV = process.env.BENCH_BASELINE_REV;
+let BASELINE = process.env.BENCH_BASELINE_SCRIPT;
 const EXTRA_ENV: Record<string, string> = process.env.BENCH_AGENT_ENV ? JSON.parse(process.env.BENCH_AGENT_ENV) : {};
 const TASK_ID = 'c9c4c9c4c9c4c9c4c9c4c9c4c9c4c9c4';
 const IDS = { agent: `${TASK_ID}-1000000001`, app: `${TASK_ID}-1000000002` };
@@ -75,6 +81,16 @@ async function main(): Promise<void> {
   ensureBundle();
   const cleanups: Array<() => unknown> = [];
   try {
+    if (BASELINE_REV) {
+      // The baseline agent from git: its own sources and bundle task, this tree's node_modules.
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fm-baseline-'));
+      execFileSync('git', ['worktree', 'add', '--detach', dir, BASELINE_REV], { cwd: REPO, stdio: 'ignore' });
+      cleanups.push(() => execFileSync('git', ['worktree', 'remove', '--force', dir], { cwd: REPO, stdio: 'ignore' }));
+      fs.symlinkSync(path.join(REPO, 'node_modules'), path.join(dir, 'node_modules'));
+      execFileSync('npx', ['projen', 'bundle:agent'], { cwd: dir, stdio: ['ignore', 'ignore', 'inherit'] });
+      BASELINE = path.join(dir, 'agent', 'dist', 'agent.js');
+      process.stderr.write(`agent-cpu: baseline ${BASELINE_REV} = ${execFileSync('git', ['rev-parse', '--short', BASELINE_REV], { cwd: REPO, encoding: 'utf8' }).trim()}\n`);
+    }
     const moto = await startMoto();
     cleanups.push(() => moto.process.kill('SIGKILL'));
     const proxy = new CwProxy(moto.url);
@@ -139,7 +155,7 @@ async function main(): Promise<void> {
     const out = [
       `agent CPU, % of one core, p10 / p50 / p90 over ${TRIALS} windows of ${TRIAL_S} s (all processes side by side, same seconds; ` +
         `TMDE source, 10 s flush, node ${process.version}, ${os.cpus().length} CPUs ${os.cpus()[0]?.model ?? ''}, load average ${load0.toFixed(2)} → ${os.loadavg()[0].toFixed(2)}` +
-        `${tickWindows ? `; ${tickWindows} readings in clock ticks` : ''})`,
+        `${tickWindows ? `; ${tickWindows} readings in clock ticks` : ''}${BASELINE_REV ? `; baseline ${BASELINE_REV}` : ''})`,
       ...procs.map((p) => `  ${p.name.padEnd(9)} ${spread(pct[p.name])}`),
     ];
     if (BASELINE) out.push(`  current / baseline (paired per window): ${spread(pct.current.map((c, i) => c / pct.baseline[i]))}`);

@@ -217,9 +217,11 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   const logs = agent.logs();
   expect(failures()).toHaveLength(4); // one line per outage, however many flushes failed
   expect(recoveries()).toHaveLength(4);
-  // The SDK retried within one flush: identical consecutive request bodies (a new flush would add new datums).
-  const throttled = proxy.puts().filter((r) => r.answered === 'throttle');
-  expect(throttled.some((r, i) => i > 0 && r.body === throttled[i - 1].body)).toBe(true);
+  // The SDK retried within one flush: identical consecutive request bodies (a new flush would add new datums). Among all
+  // calls: on a busy machine an attempt may also fail by the agent's timeout while moto is slow (answered 'pass').
+  const all = proxy.puts();
+  expect(all.some((r, i) => i > 0 && r.body === all[i - 1].body && r.answered === 'throttle')).toBe(true);
+  const throttled = all.filter((r) => r.answered === 'throttle');
   // ...with backoff: not a request storm (3 attempts per 250 ms flush at most).
   const span = throttled.length > 1 ? throttled[throttled.length - 1].at - throttled[0].at : 0;
   expect(throttled.length).toBeLessThanOrEqual(Math.ceil(span / 250) * 3 + 3);
@@ -233,9 +235,19 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   const report = agent.reportJson();
   expect(report.samples).toBe(syn.samples());
   // 10 datums per sample: task CPU, MemoryUtilized, MemoryUtilization, RunDuration + 3 per container.
-  const keys = new Set(data.map((d) => `${d.MetricName}|${d.Timestamp}|${dim(d, 'ContainerName') ?? ''}`));
-  expect(keys.size).toBe(data.length); // retries never delivered a datum twice
-  expect(data.length + dropped).toBe(report.samples * 10);
+  const key = (d: any) => `${d.MetricName}|${d.Timestamp}|${dim(d, 'ContainerName') ?? ''}`;
+  const keys = new Set(data.map(key));
+  // A datum whose call was answered OK is never sent again. (A call the agent gave up on, past its 600 ms timeout,
+  // may have reached moto anyway, slow on a busy machine: sending it again is right, as for any client.)
+  const acked = proxy.puts().filter((r) => r.answered === 'pass' && r.acked).flatMap((r) => JSON.parse(r.body).MetricData);
+  expect(new Set(acked.map(key)).size).toBe(acked.length);
+  // Nothing lost without being counted, nothing invented: every sample's datums arrived or were counted as dropped
+  // (exactly, unless a given-up call reached moto and its datums were later dropped as well).
+  expect(keys.size).toBeLessThanOrEqual(report.samples * 10);
+  expect(keys.size + dropped).toBeGreaterThanOrEqual(report.samples * 10);
+  const gaveUp = proxy.puts().filter((r) => r.answered === 'pass' && !r.acked).length;
+  if (gaveUp === 0) expect(data.length + dropped).toBe(report.samples * 10);
+  process.stderr.write(`faults: ${gaveUp} call(s) reached moto after the agent gave up on them; ${data.length - keys.size} datum(s) arrived twice\n`);
   for (const d of data) expect(Number.isFinite(d.Value)).toBe(true);
 
   // Oldest first: the undelivered samples form one block inside the outage, and the newest outage data arrived.
