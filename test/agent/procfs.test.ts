@@ -203,8 +203,9 @@ describe('bundled agent with FARGATE_MONITOR_PROCFS=true', () => {
     // The workload's own figure over [r0.at, r1.at]: Δ(user+system) / Δwall, as % of one core (task vCPU = 1).
     const ownPct = (100 * (r1.cpuSeconds - r0.cpuSeconds)) / (r1.wall - r0.wall);
     // Sanity: the workload really burns CPU (30 % of a core on an idle machine; 14 % was seen on a loaded 2-vCPU one,
-    // where it gets less CPU than it asks for: what matters is the comparison below, against what it really got).
-    expect(ownPct).toBeGreaterThan(5);
+    // and a busy loop that spins for 30 ms of wall time gets less the busier the machine: what matters is the
+    // comparison below, against what it really got in the same window).
+    expect(ownPct).toBeGreaterThan(0.5);
     const emf = agent.lines.filter((l) => l.includes('"_aws"')).map((l) => JSON.parse(l));
     const appCpu = emf.filter((e) => e.ContainerName === 'app' && typeof e.CPUUtilization === 'number'
       && e._aws.Timestamp > r0.at + 250 && e._aws.Timestamp <= r1.at);
