@@ -56,7 +56,9 @@ async function run(refreshes: number[], seconds: number): Promise<{ reads: numbe
     close: () => undefined,
   };
   let datums = 0;
-  const pub: Publisher = { add: (d: unknown[]) => { datums += d.length; }, flush: async () => undefined, pending: () => 0, close: () => undefined } as any;
+  const pub: Publisher = {
+    add: (d: unknown[]) => { datums += d.length; }, flush: async () => undefined, pending: () => 0, close: () => undefined,
+  } as any;
   const cfg = loadConfig({ ECS_CONTAINER_METADATA_URI_V4: 'http://127.0.0.1:1/v4/x' }, () => undefined);
   const agent = new Agent(cfg, { print: () => undefined, makePublisher: () => pub, tmde });
   agent.start();
