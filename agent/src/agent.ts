@@ -301,8 +301,9 @@ export class Agent {
   /**
    * The shutdown deadline for a SIGTERM now. ECS reverses `dependsOn` at shutdown: while the app container still runs,
    * its SIGTERM waits until the agent has exited, so the agent then keeps to the shorter
-   * FARGATE_MONITOR_SHUTDOWN_TIMEOUT_APP_RUNNING_MS (from the last `/task` read: at most ~1 s old when a container
-   * stopped, since a stopped container's stats entry triggers a re-read).
+   * FARGATE_MONITOR_SHUTDOWN_TIMEOUT_APP_RUNNING_MS (from the last `/task` read, which a stopped container's stats
+   * entry triggers: at most a poll interval old with /proc on; with the TMDE source, whose stats are read near each
+   * ~10 s refresh only (nextPollDelayMs), up to ~9 s old, so a SIGTERM in that window keeps to the shorter deadline).
    */
   shutdownTimeoutMs(): number {
     return this.appRunning() ? Math.min(this.cfg.shutdownTimeoutMs, this.cfg.shutdownTimeoutAppRunningMs) : this.cfg.shutdownTimeoutMs;
