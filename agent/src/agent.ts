@@ -48,6 +48,8 @@ export class Agent {
   private fastFlush = false;
   private stopping = false;
   private polling?: Promise<void>;
+  /** Monotonic ms of the last three polls that found a new /task/stats body (TMDE source: when to poll next). */
+  private readonly statsChanges: number[] = [];
   private readonly statsFailures = new Condition('task metadata endpoint /task/stats unavailable');
   private readonly taskFailures = new Condition('task metadata endpoint /task unavailable');
   private readonly now: () => number;
@@ -151,8 +153,26 @@ export class Agent {
     if (this.stopping) return;
     this.pollTimer = setTimeout(() => {
       this.polling = this.poll().catch((e) => log('error', `poll failed unexpectedly: ${errorText(e)}`));
-      void this.polling.finally(() => this.schedulePoll(this.cfg.pollIntervalMs));
+      void this.polling.finally(() => this.schedulePoll(this.nextPollDelayMs()));
     }, delay);
+  }
+
+  /**
+   * The metadata endpoint refreshes its stats every ~10 s on Fargate (1 s on EC2) and serves the same body in between:
+   * with the TMDE source (no /proc), polling every second reads each sample ~10 times, and those reads were most of
+   * the agent's CPU. Once the last two samples came a steady period apart (at least 3 poll intervals, within 1.5 of
+   * each other), the poll after a new sample waits until 1.5 poll intervals before the next is due, then polls at the
+   * normal interval until it comes: each sample is still seen within one poll interval of its refresh, with ~3 reads
+   * per sample instead of ~10. Anything irregular (a failed read, a sample late or early, an EC2-like 1 s refresh)
+   * polls at the normal interval. With /proc on, every poll samples /proc, so the interval stays as configured.
+   */
+  private nextPollDelayMs(): number {
+    const pi = this.cfg.pollIntervalMs;
+    if (this.procfs || this.statsChanges.length < 3) return pi;
+    const [a, b, c] = this.statsChanges;
+    const period = Math.min(b - a, c - b);
+    if (period < 3 * pi || Math.abs((b - a) - (c - b)) > 1.5 * pi) return pi;
+    return Math.max(pi, c + period - 1.5 * pi - monotonicMs());
   }
 
   private async refreshTask(signal?: AbortSignal): Promise<void> {
@@ -193,6 +213,10 @@ export class Agent {
     }
     const unchanged = stats === this.lastStats; // the TMDE client returns the same object for a byte-identical body
     this.lastStats = stats;
+    if (!unchanged) {
+      this.statsChanges.push(monotonicMs());
+      if (this.statsChanges.length > 3) this.statsChanges.shift();
+    }
     if (unchanged) {
       this.procfsStep();
       return;
@@ -277,8 +301,9 @@ export class Agent {
   /**
    * The shutdown deadline for a SIGTERM now. ECS reverses `dependsOn` at shutdown: while the app container still runs,
    * its SIGTERM waits until the agent has exited, so the agent then keeps to the shorter
-   * FARGATE_MONITOR_SHUTDOWN_TIMEOUT_APP_RUNNING_MS (from the last `/task` read: at most ~1 s old when a container
-   * stopped, since a stopped container's stats entry triggers a re-read).
+   * FARGATE_MONITOR_SHUTDOWN_TIMEOUT_APP_RUNNING_MS (from the last `/task` read, which a stopped container's stats
+   * entry triggers: at most a poll interval old with /proc on; with the TMDE source, whose stats are read near each
+   * ~10 s refresh only (nextPollDelayMs), up to ~9 s old, so a SIGTERM in that window keeps to the shorter deadline).
    */
   shutdownTimeoutMs(): number {
     return this.appRunning() ? Math.min(this.cfg.shutdownTimeoutMs, this.cfg.shutdownTimeoutAppRunningMs) : this.cfg.shutdownTimeoutMs;

@@ -78,7 +78,7 @@ test('EMF lines: _aws block, dimensions, units, StorageResolution 1, values, one
     FARGATE_MONITOR_FLUSH_INTERVAL_MS: '100',
   }, [], process.execPath, alone);
   try {
-    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= N * 2 + 3, 20_000, 'samples served');
+    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= N * 2 + 3, 60_000, 'samples served');
     const exit = await agent.terminate();
     expect(exit.code).toBe(0);
   } finally {

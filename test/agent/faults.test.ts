@@ -121,12 +121,12 @@ test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped
   for (const m of phases) {
     mode = m;
     const before = tmde.hits['/task/stats'] ?? 0;
-    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= before + 6, 10_000, `6 polls in ${m}`);
+    await agent.waitFor(() => (tmde.hits['/task/stats'] ?? 0) >= before + 6, 60_000, `6 polls in ${m}`);
     expect(agent.alive).toBe(true);
   }
   // Let a periodic flush carry the last phase's samples: wait for a PutMetricData call that starts after it.
   const putsAfterPhases = proxy.puts().length;
-  await agent.waitFor(() => proxy.puts().length > putsAfterPhases, 30_000, 'a periodic flush after the last phase');
+  await agent.waitFor(() => proxy.puts().length > putsAfterPhases, 60_000, 'a periodic flush after the last phase');
   expect(agent.alive).toBe(true);
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
@@ -192,14 +192,14 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
     const f = failures().length;
     const r = recoveries().length;
     await proxy.setMode(mode);
-    await agent.waitFor(() => failures().length > f && until(), 30_000, `a logged failure in ${mode}`);
+    await agent.waitFor(() => failures().length > f && until(), 60_000, `a logged failure in ${mode}`);
     expect(failures()[f].message).toMatch(why);
     expect(agent.alive).toBe(true);
     await proxy.setMode('pass');
-    await agent.waitFor(() => recoveries().length > r, 30_000, `a logged recovery after ${mode}`);
+    await agent.waitFor(() => recoveries().length > r, 60_000, `a logged recovery after ${mode}`);
     expect(agent.alive).toBe(true);
   };
-  await agent.waitFor(() => proxy.puts().length >= 2, 10_000, 'healthy flushes');
+  await agent.waitFor(() => proxy.puts().length >= 2, 60_000, 'healthy flushes');
   await fault('throttle', /Throttling: Rate exceeded/);
   await fault('error500', /InternalService\w*: injected/);
   await fault('hang', /TimeoutError|timed out|timeout/i);
@@ -210,16 +210,18 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   // One more successful flush after the recovery (the datums sampled since reach moto before SIGTERM).
   const okPuts = () => proxy.puts().filter((r) => r.answered === 'pass').length;
   const okBefore = okPuts();
-  await agent.waitFor(() => okPuts() > okBefore, 30_000, 'a healthy flush after the outages');
+  await agent.waitFor(() => okPuts() > okBefore, 60_000, 'a healthy flush after the outages');
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
 
   const logs = agent.logs();
   expect(failures()).toHaveLength(4); // one line per outage, however many flushes failed
   expect(recoveries()).toHaveLength(4);
-  // The SDK retried within one flush: identical consecutive request bodies (a new flush would add new datums).
-  const throttled = proxy.puts().filter((r) => r.answered === 'throttle');
-  expect(throttled.some((r, i) => i > 0 && r.body === throttled[i - 1].body)).toBe(true);
+  // The SDK retried within one flush: identical consecutive request bodies (a new flush would add new datums). Among all
+  // calls: on a busy machine an attempt may also fail by the agent's timeout while moto is slow (answered 'pass').
+  const all = proxy.puts();
+  expect(all.some((r, i) => i > 0 && r.body === all[i - 1].body && r.answered === 'throttle')).toBe(true);
+  const throttled = all.filter((r) => r.answered === 'throttle');
   // ...with backoff: not a request storm (3 attempts per 250 ms flush at most).
   const span = throttled.length > 1 ? throttled[throttled.length - 1].at - throttled[0].at : 0;
   expect(throttled.length).toBeLessThanOrEqual(Math.ceil(span / 250) * 3 + 3);
@@ -233,9 +235,19 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   const report = agent.reportJson();
   expect(report.samples).toBe(syn.samples());
   // 10 datums per sample: task CPU, MemoryUtilized, MemoryUtilization, RunDuration + 3 per container.
-  const keys = new Set(data.map((d) => `${d.MetricName}|${d.Timestamp}|${dim(d, 'ContainerName') ?? ''}`));
-  expect(keys.size).toBe(data.length); // retries never delivered a datum twice
-  expect(data.length + dropped).toBe(report.samples * 10);
+  const key = (d: any) => `${d.MetricName}|${d.Timestamp}|${dim(d, 'ContainerName') ?? ''}`;
+  const keys = new Set(data.map(key));
+  // A datum whose call was answered OK is never sent again. (A call the agent gave up on, past its 600 ms timeout,
+  // may have reached moto anyway, slow on a busy machine: sending it again is right, as for any client.)
+  const acked = proxy.puts().filter((r) => r.answered === 'pass' && r.acked).flatMap((r) => JSON.parse(r.body).MetricData);
+  expect(new Set(acked.map(key)).size).toBe(acked.length);
+  // Nothing lost without being counted, nothing invented: every sample's datums arrived or were counted as dropped
+  // (exactly, unless a given-up call reached moto and its datums were later dropped as well).
+  expect(keys.size).toBeLessThanOrEqual(report.samples * 10);
+  expect(keys.size + dropped).toBeGreaterThanOrEqual(report.samples * 10);
+  const gaveUp = proxy.puts().filter((r) => r.answered === 'pass' && !r.acked).length;
+  if (gaveUp === 0) expect(data.length + dropped).toBe(report.samples * 10);
+  process.stderr.write(`faults: ${gaveUp} call(s) reached moto after the agent gave up on them; ${data.length - keys.size} datum(s) arrived twice\n`);
   for (const d of data) expect(Number.isFinite(d.Value)).toBe(true);
 
   // Oldest first: the undelivered samples form one block inside the outage, and the newest outage data arrived.
@@ -276,7 +288,7 @@ test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 
   const done = new AgentProcess(common(ended));
   cleanup.push(() => fast.kill(), () => dflt.kill(), () => done.kill());
   // Wait until each agent has a flush stuck in its hanging proxy (the hung request reached the proxy), then hang TMDE.
-  for (const h of [running, ended]) await fast.waitFor(() => h.proxy.puts().length >= 2, 10_000, 'first flushes');
+  for (const h of [running, ended]) await fast.waitFor(() => h.proxy.puts().length >= 2, 60_000, 'first flushes');
   const stuck = running.proxy.puts().length + ended.proxy.puts().length;
   await running.proxy.setMode('hang');
   await ended.proxy.setMode('hang');
@@ -288,7 +300,9 @@ test('SIGTERM during a hung flush (and a hung TMDE) prints the REPORT and exits 
   const [a, b, c] = await Promise.all([fast.terminate(), dflt.terminate(), done.terminate()]);
   for (const [p, e, limit, appRunning] of [[fast, a, 2000, true], [dflt, b, 3000, true], [done, c, 10_000, false]] as const) {
     expect(e.code).toBe(0);
-    expect(e.tookMs).toBeLessThan(limit + 700);
+    // Which deadline it kept is in its own log line below; measured from outside, the exit also waits for a busy
+    // machine to run the process, so the bound here only catches a hang (the hung TMDE and flush would hold it 60 s).
+    expect(e.tookMs).toBeLessThan(limit + 5_000);
     expect(e.tookMs).toBeGreaterThan(limit / 2); // it really waited for the hung flush, then gave up
     expect(p.reportText()).toMatch(/^REPORT TaskArn: arn:aws:ecs:us-east-1:123456789012:task\/synthetic\/0123456789abcdef\tDuration: /);
     expect(p.reportJson().samples).toBeGreaterThan(0);

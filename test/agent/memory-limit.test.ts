@@ -109,7 +109,9 @@ beforeAll(() => { if (!unavailable) ensureBundle(); });
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
   expect(exit.signal).toBeNull();
-  expect(exit.tookMs).toBeLessThan(2_000);
+  // Under too small a limit the agent stalls in page faults past its own 10 s deadline (REFERENCE §9: 40 MiB): a clean
+  // exit well inside that deadline, on however busy a machine (the typical figure, ~0.1 s, is printed below).
+  expect(exit.tookMs).toBeLessThan(8_000);
   expect(agent.reportText()).toMatch(/^REPORT TaskArn: arn:aws:ecs:us-east-1:123456789012:task\/synthetic\/0123456789abcdef\tDuration: /);
   expect(agent.reportJson().samples).toBeGreaterThan(0);
   expect(agent.logs().filter((l) => l.level === 'error')).toEqual([]);

@@ -75,7 +75,7 @@ test('the agent, configured by the template, publishes 1 s service CPU that the 
   cleanup.push(() => agent.kill());
   link(agent.child.pid!, AGENT_ID);
   const taskCpu = () => proxy.delivered().filter((d: any) => d.MetricName === 'CPUUtilization' && !d.Dimensions.some((x: any) => x.Name === 'ContainerName'));
-  await agent.waitFor(() => taskCpu().length >= 6, 30_000, 'six task-level CPU datapoints');
+  await agent.waitFor(() => taskCpu().length >= 6, 60_000, 'six task-level CPU datapoints');
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
 
@@ -87,7 +87,10 @@ test('the agent, configured by the template, publishes 1 s service CPU that the 
   // /proc datapoints, one per second (not the metadata endpoint's one per 10 s).
   const ts = datums.map((d: any) => d.Timestamp as number).sort((a: number, b: number) => a - b);
   const gaps = ts.slice(1).map((t: number, i: number) => t - ts[i]);
-  expect(gaps.filter((g: number) => g <= 1.5).length).toBeGreaterThanOrEqual(gaps.length - 1);
+  // Median spacing: about 1 s by design, 10 s were they the metadata endpoint's; a busy machine delays some polls, so
+  // no single gap decides.
+  const sortedGaps = [...gaps].sort((a: number, b: number) => a - b);
+  expect(sortedGaps[Math.floor(sortedGaps.length / 2)]).toBeLessThanOrEqual(2.5);
 
   // The alarm's namespace, metric and dimensions (ClusterName is a Ref in the template: the agent reads the real
   // name from the task metadata) find the published data in moto.

@@ -53,6 +53,13 @@ export interface AccuracySeries {
   truth: number[];
   /** Milliseconds the source's sample() took (the agent pays this every poll). */
   sampleMs: number[];
+  /**
+   * How well the truth is known for each sample, in points: the cgroup counter is read just before and just after
+   * sample() (the truth is their mean, so it is known to half their difference at each end), and the source reads its
+   * clock somewhere between the same two instants (so the interval is known to half of sample()'s duration at each
+   * end). On a busy machine a preempted sample() widens both; measured in the same run, sample by sample.
+   */
+  uncertainty: number[];
 }
 
 export interface AccuracyRun {
@@ -92,8 +99,9 @@ export async function measureCpuAccuracy(seconds: number, sources: Record<string
     restorePriority = () => { try { os.setPriority(0, priority); } catch { /* ignore */ } };
     const names = Object.keys(sources);
     const srcs = names.map((n) => sources[n].make?.() ?? new ProcfsSource('/proc', sources[n]));
-    const series: Record<string, AccuracySeries> = Object.fromEntries(names.map((n) => [n, { errors: [], truth: [], sampleMs: [] }]));
-    const prev: Array<{ truthNs: number; wallMs: number } | undefined> = names.map(() => undefined);
+    const series: Record<string, AccuracySeries> = Object.fromEntries(names.map((n) =>
+      [n, { errors: [], truth: [], sampleMs: [], uncertainty: [] }]));
+    const prev: Array<{ truthNs: number; wallMs: number; halfNs: number; halfMs: number } | undefined> = names.map(() => undefined);
     const tick = async () => {
       for (let i = 0; i < srcs.length; i++) {
         const a = cg.usageNs();
@@ -104,7 +112,9 @@ export async function measureCpuAccuracy(seconds: number, sources: Record<string
         const truthNs = (a + b) / 2;
         const wallMs = (t0 + t1) / 2;
         const p = prev[i];
-        prev[i] = { truthNs, wallMs };
+        const halfNs = (b - a) / 2;
+        const halfMs = (t1 - t0) / 2;
+        prev[i] = { truthNs, wallMs, halfNs, halfMs };
         if (!p) continue;
         series[names[i]].sampleMs.push(t1 - t0);
         if (r.status !== 'ok') continue;
@@ -113,6 +123,9 @@ export async function measureCpuAccuracy(seconds: number, sources: Record<string
         const truthPct = (100 * (truthNs - p.truthNs)) / 1e6 / (wallMs - p.wallMs);
         series[names[i]].truth.push(truthPct);
         series[names[i]].errors.push(100 * c.cores - truthPct);
+        const intervalMs = wallMs - p.wallMs;
+        const counterPts = (100 * (halfNs + p.halfNs)) / 1e6 / intervalMs;
+        series[names[i]].uncertainty.push(counterPts + (Math.abs(truthPct) * (halfMs + p.halfMs)) / intervalMs);
       }
     };
     await tick();
@@ -137,5 +150,6 @@ export function summarize(name: string, s: AccuracySeries): string {
   const f = (x: number) => x.toFixed(2);
   return `${name}: ${s.errors.length} samples, |error| p10 ${f(percentile(abs, 10))} p50 ${f(percentile(abs, 50))} p90 ${f(percentile(abs, 90))} ` +
     `p95 ${f(percentile(abs, 95))} max ${f(Math.max(...abs))} points (mean signed ${f(mean)}); cgroup CPU p10/p50/p90 ` +
-    `${f(percentile(s.truth, 10))}/${f(percentile(s.truth, 50))}/${f(percentile(s.truth, 90))} %; sample() p50 ${percentile(s.sampleMs, 50).toFixed(2)} ms`;
+    `${f(percentile(s.truth, 10))}/${f(percentile(s.truth, 50))}/${f(percentile(s.truth, 90))} %; sample() p50 ${percentile(s.sampleMs, 50).toFixed(2)} ms; ` +
+    `truth known to ±${f(percentile(s.uncertainty, 50))} (p50) / ±${f(Math.max(...s.uncertainty))} (max) points`;
 }

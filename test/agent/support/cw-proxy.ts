@@ -13,6 +13,11 @@ export interface CwRequest {
   body: string;
   answered: CwMode;
   at: number;
+  /**
+   * `pass` only: moto's answer reached the agent. False when the agent gave up first (its request timeout, e.g. moto
+   * slow on a busy machine): then moto stored the datums but the agent will send them again, as any client would.
+   */
+  acked?: boolean;
 }
 
 export class CwProxy {
@@ -65,7 +70,8 @@ export class CwProxy {
       for (let i = 0; i < req.rawHeaders.length; i += 2) headerBytes += req.rawHeaders[i].length + req.rawHeaders[i + 1].length + 4;
       const target = String(req.headers['x-amz-target'] ?? '');
       const mode = this.mode;
-      this.requests.push({ target, bytes: headerBytes + body.length, body: body.toString('utf8'), answered: mode, at: Date.now() });
+      const rec: CwRequest = { target, bytes: headerBytes + body.length, body: body.toString('utf8'), answered: mode, at: Date.now() };
+      this.requests.push(rec);
       if (mode === 'hang') return;
       if (mode === 'throttle') {
         res.writeHead(400, { 'content-type': 'application/x-amz-json-1.0', 'x-amzn-query-error': 'Throttling;Sender' });
@@ -85,6 +91,10 @@ export class CwProxy {
         path: req.url,
         headers: { ...req.headers, host: up.host },
       }, (r) => {
+        if (mode === 'pass') {
+          rec.acked = false;
+          res.on('finish', () => { rec.acked = !req.socket.destroyed; });
+        }
         res.writeHead(r.statusCode ?? 502, r.headers);
         r.pipe(res);
       });
