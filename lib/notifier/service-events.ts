@@ -208,13 +208,7 @@ async function updateWindow<T>(cfg: ServiceEventsConfig,
           ConditionExpression: 'version = :v',
           ExpressionAttributeValues: { ':v': { N: String(cur.version) } },
         }));
-        await dynamodb.send(new UpdateItemCommand({
-          TableName: TABLE(),
-          Key: { taskArn: { S: WINDOW_INDEX_KEY } },
-          UpdateExpression: 'DELETE #k :k',
-          ExpressionAttributeNames: { '#k': 'keys' },
-          ExpressionAttributeValues: { ':k': { SS: [key] } },
-        }));
+        await updateWindowIndex('DELETE', key);
       } else {
         await dynamodb.send(new PutItemCommand({
           TableName: TABLE(),
@@ -229,13 +223,7 @@ async function updateWindow<T>(cfg: ServiceEventsConfig,
           ExpressionAttributeValues: cur.version === 0 ? undefined : { ':v': { N: String(cur.version) } },
         }));
         // ADD to a string set is idempotent: the flush finds this service.
-        await dynamodb.send(new UpdateItemCommand({
-          TableName: TABLE(),
-          Key: { taskArn: { S: WINDOW_INDEX_KEY } },
-          UpdateExpression: 'ADD #k :k',
-          ExpressionAttributeNames: { '#k': 'keys' },
-          ExpressionAttributeValues: { ':k': { SS: [key] } },
-        }));
+        await updateWindowIndex('ADD', key);
       }
       return result;
     } catch (e) {
@@ -305,4 +293,15 @@ async function flushAll(deps: ServiceHandlerDeps): Promise<any> {
     summaries += await postPendingSummaries(item.cfg, deps);
   }
   return { result: 'flushed', services: keys.length, summaries };
+}
+
+/** Adds a service's window key to (or deletes it from) the index of open windows the flush reads. */
+async function updateWindowIndex(op: 'ADD' | 'DELETE', key: string): Promise<void> {
+  await dynamodb.send(new UpdateItemCommand({
+    TableName: TABLE(),
+    Key: { taskArn: { S: WINDOW_INDEX_KEY } },
+    UpdateExpression: `${op} #k :k`,
+    ExpressionAttributeNames: { '#k': 'keys' },
+    ExpressionAttributeValues: { ':k': { SS: [key] } },
+  }));
 }
