@@ -1,7 +1,7 @@
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { awsConfig, createLogs, createTable, loadEvent, runHandler, slackWithWebhookSecrets, unique } from './support';
-import { startedByFor } from '../../lib/notifier/run-decision';
+import { groupFor } from '../../lib/notifier/run-decision';
 import { ConcurrencyPolicy } from '../../lib/scheduled-task';
 import {
   CAPACITY, definitionAndInput, ecsError, EVERY_OPTION, execute, FakeEcs, loadBundledHandler, synth, task,
@@ -82,7 +82,7 @@ async function metrics(cfg: { namespace: string; clusterName: string; family: st
 const sums = (m: Record<MetricName, number[]>) => Object.fromEntries(METRICS.map((n) => [n, m[n].reduce((a, b) => a + b, 0)]));
 
 describe('the run report of the real state machine, through the bundled handler', () => {
-  const retryProps = { ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { attempts: 2 } };
+  const retryProps = { ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { retries: 2 } };
   const spotThenFargate = () => [
     async () => { throw ecsError('AmazonECS.Unknown', `Failures: [{Reason: ${CAPACITY}}]`); },
     async () => task(),
@@ -129,7 +129,7 @@ describe('the run report of the real state machine, through the bundled handler'
     const table = await createTable();
     const appFails = () => async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 2; }))); };
     const { report, executionArn, cfg, ecsFake } = await stateMachineReport(
-      { runRetry: { attempts: 2, onAppFailure: true } }, [appFails(), appFails(), appFails()]);
+      { runRetry: { retries: 2, onAppFailure: true } }, [appFails(), appFails(), appFails()]);
     expect(ecsFake.runTasks).toHaveLength(3);
 
     const run = await runHandler([report], env(table));
@@ -234,17 +234,16 @@ describe('ECS STOPPED events of reliable-run attempts', () => {
     return e;
   }
 
-  test('an attempt\'s stop (startedBy cfm-…) publishes and posts nothing; the same event started otherwise is counted as before', async () => {
+  test('an attempt\'s stop (group cfm:…), should it reach the handler, publishes and posts nothing; the same event in group family:… is counted as before', async () => {
     const table = await createTable();
     const synthesized = definitionAndInput(synth(EVERY_OPTION), FAMILY).input;
     const attemptCfg = await testConfig(synthesized.config);
     const plainCfg = await testConfig(synthesized.config);
-    // The startedBy the state machine gives an attempt (36 characters: ECS keeps it whole).
-    const startedBy = startedByFor('arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:run-1', 1);
-    expect(startedBy).toMatch(/^cfm-[0-9a-f]{32}$/);
-    const attempt = stoppedEvent((d) => { d.startedBy = startedBy; });
-    const plain = stoppedEvent();
-    expect(plain.detail.startedBy).toBe('ecs-svc/9300480928766973637');
+    // The group the state machine gives a run's tasks; startedBy as AWS-recorded .sync outputs show it.
+    const group = groupFor('arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:run-1');
+    expect(group).toMatch(/^cfm:[0-9a-f]{32}$/);
+    const attempt = stoppedEvent((d) => { d.group = group; d.startedBy = 'AWS Step Functions'; });
+    const plain = stoppedEvent((d) => { d.group = `family:${FAMILY}`; });
 
     // As the rule target sends them: the detail, the resources and the config.
     const run = await runHandler([

@@ -59,15 +59,17 @@ describe('the synthesized definition', () => {
 });
 
 describe('runs executed by the real state machine definition', () => {
-  const { definition, input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { attempts: 2 } }));
+  const { definition, input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { retries: 2 } }));
 
-  test('a run that succeeds at once: one RunTask on the strategy, startedBy cfm-…, one report, SUCCEEDED', async () => {
+  test('a run that succeeds at once: one RunTask on the strategy, group cfm:…, no StartedBy or Tags, one report, SUCCEEDED', async () => {
     const ecsFake = new FakeEcs([async () => task()]);
     const { run } = await execute(definition, input, ecsFake);
     expect(ecsFake.runTasks).toHaveLength(1);
     expect(ecsFake.runTasks[0].CapacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
     expect(ecsFake.runTasks[0].LaunchType).toBeUndefined();
-    expect(ecsFake.runTasks[0].StartedBy).toMatch(/^cfm-[0-9a-f]{32}$/);
+    expect(ecsFake.runTasks[0].Group).toMatch(/^cfm:[0-9a-f]{32}$/);
+    expect(ecsFake.runTasks[0].StartedBy).toBeUndefined();
+    expect(ecsFake.runTasks[0].Tags).toBeUndefined();
     expect(run.outcome.kind).toBe('SUCCEEDED');
     expect(run.attempts).toHaveLength(1);
   });
@@ -81,7 +83,7 @@ describe('runs executed by the real state machine definition', () => {
     expect(ecsFake.runTasks).toHaveLength(2);
     expect(ecsFake.runTasks[1].LaunchType).toBe('FARGATE');
     expect(ecsFake.runTasks[1].CapacityProviderStrategy).toBeUndefined();
-    expect(ecsFake.runTasks[1].StartedBy).not.toBe(ecsFake.runTasks[0].StartedBy);
+    expect(ecsFake.runTasks[1].Group).toBe(ecsFake.runTasks[0].Group);
     expect(run.outcome.kind).toBe('SUCCEEDED');
     // 1 + 2 retries + the Spot fallback + 1 OOM size
     expect(run.outcome.summary).toBe('attempt 2 of 5: FARGATE_SPOT had no capacity, ran on FARGATE');
@@ -106,7 +108,7 @@ describe('runs executed by the real state machine definition', () => {
       })));
     };
     const ecsFake = new FakeEcs([failed(), failed(), failed(), failed()]);
-    const onFargate = definitionAndInput(synth({ runRetry: { attempts: 2 }, oomRetry: { maxMemoryMiB: 1024 } }));
+    const onFargate = definitionAndInput(synth({ runRetry: { retries: 2 }, oomRetry: { maxMemoryMiB: 1024 } }));
     const { run, report } = await execute(onFargate.definition, onFargate.input, ecsFake);
     expect(ecsFake.runTasks.map((p) => p.LaunchType)).toEqual(['FARGATE', 'FARGATE', 'FARGATE']);
     expect(ecsFake.runTasks).toHaveLength(3); // 1 + retryAttempts 2
@@ -178,7 +180,7 @@ describe('concurrency policy', () => {
 
 describe('what the earlier tests left open', () => {
   test('onAppFailure retries a non-zero app exit (with backoff) and the run succeeds on the retry', async () => {
-    const { definition, input } = definitionAndInput(synth({ runRetry: { attempts: 1, onAppFailure: true } }));
+    const { definition, input } = definitionAndInput(synth({ runRetry: { retries: 1, onAppFailure: true } }));
     const ecsFake = new FakeEcs([
       async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 3; }))); },
       async () => task(),
@@ -204,7 +206,7 @@ describe('what the earlier tests left open', () => {
 
   test('bad reliable-run props fail at synth naming the prop', () => {
     const cases: Array<[Partial<MonitoredScheduledTaskProps>, RegExp]> = [
-      [{ runRetry: { attempts: 11 } }, /runRetry.attempts must be a whole number from 0 to 10, got 11/],
+      [{ runRetry: { retries: 11 } }, /runRetry.retries must be a whole number from 0 to 10, got 11/],
       [{ runRetry: { backoffRate: 0.5 } }, /runRetry.backoffRate must be from 1 to 10, got 0.5/],
       [{ runRetry: { backoff: Duration.minutes(5), maxBackoff: Duration.minutes(1) } }, /runRetry.maxBackoff \(60 s\) must be at least runRetry.backoff \(300 s\)/],
       [{ runRetry: { spotFallback: true } }, /runRetry.spotFallback is true but capacityProviderStrategies does not use FARGATE_SPOT/],
@@ -267,7 +269,7 @@ test('the derived missed-run window allows for the retries, so a run a retry rep
   expect(window({})).toBe(26);
   expect(window({ runTimeout: Duration.hours(2) })).toBe(26); // a timeout adds no attempt
   // 2 retries of up to 1 h each, 30 s + 60 s of backoff: 2 h 1.5 min more → 28 h.
-  expect(window({ runRetry: { attempts: 2 } })).toBe(28);
+  expect(window({ runRetry: { retries: 2 } })).toBe(28);
   // The same with runTimeout 2 h per attempt, plus a bigger OOM size (one more attempt): 3 × 2 h + 1.5 min more → 32 h.
-  expect(window({ runRetry: { attempts: 2 }, runTimeout: Duration.hours(2), oomRetry: { maxMemoryMiB: 1024 } })).toBe(32);
+  expect(window({ runRetry: { retries: 2 }, runTimeout: Duration.hours(2), oomRetry: { maxMemoryMiB: 1024 } })).toBe(32);
 });
