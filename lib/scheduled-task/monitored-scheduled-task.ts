@@ -92,7 +92,9 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
 
   /**
    * Tags EventBridge Scheduler puts on each task it runs, as key to value (the scheduler role is then allowed
-   * `ecs:TagResource` on the cluster's tasks).
+   * `ecs:TagResource` on the cluster's tasks). With reliable runs (`runRetry`, `runTimeout`, `concurrencyPolicy`,
+   * `oomRetry`) they are put on the task definition instead and reach each task through RunTask's `PropagateTags`
+   * `TASK_DEFINITION` (Step Functions does not document passing RunTask `Tags` through `ecs:runTask.sync`).
    *
    * @default - no tags on the tasks
    */

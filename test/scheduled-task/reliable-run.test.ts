@@ -129,13 +129,14 @@ describe('runs executed by the real state machine definition', () => {
     expect(run.outcome.summary).toMatch(/^OOM at 512 MiB, succeeded at 1024 MiB: set memoryLimitMiB to 1024/);
   });
 
-  test('a run past its timeout → States.Timeout, the task is found by its startedBy and stopped with a reason: "timed out after …, stopped"', async () => {
+  test('a run past its timeout → States.Timeout, the task is found by its group and stopped with a reason: "timed out after …, stopped"', async () => {
     const ecsFake = new FakeEcs([() => new Promise(() => {})]);
     // The synthesized input with a 1-second timeout, so that the test does not wait an hour.
     const short = { ...input, run: { ...input.run, timeoutSeconds: 1, options: { ...input.run.options, timeoutSeconds: 1 } } };
     const { run } = await execute(definition, short, ecsFake);
-    expect(ecsFake.listed[0].StartedBy).toBe(ecsFake.runTasks[0].StartedBy);
+    expect(ecsFake.listed[0]).toEqual({ Cluster: input.run.cluster, Family: 'nightly0', DesiredStatus: 'RUNNING' });
     expect(ecsFake.stopped).toHaveLength(1);
+    expect(ecsFake.cluster.size).toBe(0);
     expect(ecsFake.stopped[0].Reason).toBe('Run timed out after 1 s (runTimeout): stopped by cdk-fargate-monitor');
     expect(run.outcome.kind).toBe('TIMED_OUT');
     expect(run.outcome.summary).toBe('timed out after 1 s, stopped');
@@ -212,7 +213,10 @@ describe('what the earlier tests left open', () => {
       [{ runRetry: { spotFallback: true } }, /runRetry.spotFallback is true but capacityProviderStrategies does not use FARGATE_SPOT/],
       [{ runTimeout: Duration.minutes(30), maxRunDuration: Duration.hours(1) }, /runTimeout \(30 minutes\) is shorter than maxRunDuration \(1 hour\)/],
       [{ cpu: 256, memoryLimitMiB: 512, oomRetry: { maxMemoryMiB: 4096 } }, /oomRetry.maxMemoryMiB 4096 is not a valid Fargate memory size for cpu 256/],
-      [{ cpu: 256, memoryLimitMiB: 1024, oomRetry: { maxMemoryMiB: 512 } }, /oomRetry.maxMemoryMiB \(512\) must be above memoryLimitMiB \(1024\)/],
+      [{ cpu: 256, memoryLimitMiB: 1024, oomRetry: { maxMemoryMiB: 512 } }, /oomRetry.maxMemoryMiB \(512\) must be above memoryLimitMiB \(1024\); use one of 2048$/],
+      // Only the sizes it would accept: above the task's 2048 MiB, valid for 1 vCPU.
+      [{ cpu: 512, memoryLimitMiB: 2048, oomRetry: { maxMemoryMiB: 1024 } }, /oomRetry.maxMemoryMiB \(1024\) must be above memoryLimitMiB \(2048\); use one of 3072, 4096$/],
+      [{ cpu: 1024, memoryLimitMiB: 2048, oomRetry: { maxMemoryMiB: 1000 } }, /oomRetry.maxMemoryMiB 1000 is not a valid Fargate memory size for cpu 1024 above memoryLimitMiB \(2048\); use one of 3072, 4096, 5120, 6144, 7168, 8192$/],
     ];
     for (const [props, message] of cases) expect(() => synth(props)).toThrow(message);
   });
