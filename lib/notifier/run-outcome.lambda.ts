@@ -31,6 +31,8 @@ const cloudwatch = new CloudWatchClient({});
 const logs = new CloudWatchLogsClient({});
 const dynamodb = new DynamoDBClient({});
 const secrets = new SecretsManagerClient({});
+/** The reliable-run lease's two calls (lib/notifier/run-lease.ts). */
+const leaseDb = { put: (i: any) => dynamodb.send(new PutItemCommand(i)), update: (i: any) => dynamodb.send(new UpdateItemCommand(i)) };
 
 const TABLE = process.env.DEDUP_TABLE_NAME ?? '';
 /** How long to wait for the agent's REPORT to reach CloudWatch Logs after the STOPPED event. */
@@ -62,7 +64,7 @@ export function decideStep(input: NonNullable<HandlerInput['decide']>): RunState
 /** What an invocation did: `result` is skipped, duplicate, attempt or handled; `outcome` the judgement; `slack` the post. */
 export async function handler(input: HandlerInput, context?: LambdaContext): Promise<any> {
   if (input && typeof input === 'object' && input.decide) return decideStep(input.decide);
-  if (input && typeof input === 'object' && (input.plan || input.takeOver)) return runStep(input, dynamodb, TABLE);
+  if (input && typeof input === 'object' && (input.plan || input.takeOver)) return runStep(input, leaseDb, TABLE);
   const started = Date.now();
   const deadline = started + (context?.getRemainingTimeInMillis?.() ?? 120_000) - SAFETY_MS;
   if (input && typeof input === 'object' && input.runOutcome) return handleRun(input, started, deadline);
@@ -98,7 +100,7 @@ async function handleRun(input: HandlerInput, started: number, deadline: number)
     return { result: 'skipped' };
   }
   // The run is over: its lease (concurrencyPolicy FORBID/REPLACE) goes back first, so a slow post delays no next run.
-  await releaseRunLease(dynamodb, TABLE, cfg!, run.executionArn);
+  await releaseRunLease(leaseDb, TABLE, cfg!, run.executionArn);
   const j = judgeRun(run, cfg!);
   return judgeAndPost(run.executionArn, j.detail, j.outcome, cfg!, started, deadline,
     { attempts: j.attempts.length, record: { executionArn: run.executionArn, attempts: j.attempts.length }, attemptLines: j.attemptLines });

@@ -75,8 +75,9 @@ export function inputProblems(input: unknown): string[] {
     [typeof o.usesStrategy === 'boolean', 'run.options.usesStrategy must be true or false'],
     [typeof o.usesSpot === 'boolean', 'run.options.usesSpot must be true or false'],
     [typeof o.spotFallback === 'boolean', 'run.options.spotFallback must be true or false'],
-    [Array.isArray(o.oomMemorySizes) && o.oomMemorySizes.every((m: unknown, i: number) => isInt(m, 512, 122_880) && (i === 0 || m as number > o.oomMemorySizes[i - 1])),
-      'run.options.oomMemorySizes must be ascending memory sizes, MiB'],
+    [Array.isArray(o.oomMemorySizes)
+      && o.oomMemorySizes.every((m: unknown, i: number) => isInt(m, 512, 122_880) && (i === 0 || m as number > o.oomMemorySizes[i - 1])),
+    'run.options.oomMemorySizes must be ascending memory sizes, MiB'],
     [o.appMemoryReserveMiB === undefined || isInt(o.appMemoryReserveMiB, 0, 122_880), 'run.options.appMemoryReserveMiB must be MiB'],
     [o.timeoutSeconds === undefined || isInt(o.timeoutSeconds, 1, 365 * 86_400), 'run.options.timeoutSeconds must be seconds'],
   ];

@@ -83,7 +83,8 @@ export function judgeRun(input: RunOutcomeInput, cfg: ReliableRunConfig): RunJud
     const raw = Array.isArray(input.skipped.Tasks) ? input.skipped.Tasks : [];
     const startOf = (t: any) => normalizeTask({ StartedAt: t?.StartedAt ?? t?.CreatedAt ?? t?.startedAt ?? t?.createdAt })?.startedAt;
     // The tasks still running, or (the run lease's holder, which may be between attempts) its execution's start.
-    const since = [...raw.map((t: any) => startOf(t)), normalizeTask({ StartedAt: input.skipped.RunStartedAt })?.startedAt].map((t) => clockTime(t, cfg.timeZone))
+    const starts = [...raw.map((t: any) => startOf(t)), normalizeTask({ StartedAt: input.skipped.RunStartedAt })?.startedAt];
+    const since = starts.map((t) => clockTime(t, cfg.timeZone))
       .filter((s): s is string => !!s);
     const which = since.length ? `the ${since[0]} run was` : tasks.length > 1 ? `${tasks.length} runs were` : 'the previous run was';
     return {

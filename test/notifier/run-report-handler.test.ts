@@ -264,3 +264,28 @@ describe('ECS STOPPED events of reliable-run attempts', () => {
     expect((await dynamodb.send(new GetItemCommand({ TableName: table, Key: { taskArn: { S: attempt.detail.taskArn } } }))).Item).toBeUndefined();
   });
 });
+
+describe('Plan and TakeOver through the bundled handler (its own process, moto)', () => {
+  test('Plan takes the family\'s run lease; a second run finds it held and names the holder; the report gives it back; a malformed input is refused with ReliableRunInputError', async () => {
+    const table = await createTable();
+    const { input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.FORBID }), FAMILY);
+    const cfg = await testConfig(input.config);
+    const full = { ...input, config: cfg };
+    const a = `arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:${unique('a')}`;
+    const b = `arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:${unique('b')}`;
+    const first = await runHandler([{ plan: { input: full, executionId: a } }, { plan: { input: full, executionId: b } }], env(table));
+    expect(first.results[0].lease).toEqual({ taken: true, holder: a });
+    expect(first.results[0].state).toMatchObject({ attempt: 1, group: expect.stringMatching(/^cfm:[0-9a-f]{32}$/) });
+    expect(first.results[1].lease).toEqual({ taken: false, holder: a });
+    // TakeOver from a holder that is not the one found: refused, the holder named again.
+    const wrong = await runHandler([{ takeOver: { input: full, executionId: b, previous: 'arn:aws:states:eu-central-1:111111111111:execution:x:other' } }], env(table));
+    expect(wrong.results).toEqual([{ taken: false, holder: a }]);
+    // A's report (skipped here, for brevity) gives the lease back; B then takes it at Plan.
+    const report = await runHandler([{ runOutcome: { executionArn: a, skipped: { Tasks: [] } }, config: cfg },
+      { plan: { input: full, executionId: b } }], env(table));
+    expect(report.results[1].lease).toEqual({ taken: true, holder: b });
+    const bad = await runHandler([{ plan: { input: { ...full, run: { ...full.run, concurrencyPolicy: 'Forbid' } }, executionId: b } }], env(table));
+    expect(bad.results[0].error).toMatch(/^The execution input is refused before any RunTask: run.concurrencyPolicy must be one of ALLOW, FORBID, REPLACE \(exactly\), got "Forbid"$/);
+    expect(bad.stdout).not.toContain('RUN_OUTCOME');
+  });
+});

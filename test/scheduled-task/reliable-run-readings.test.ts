@@ -17,6 +17,9 @@ import { matchEvents } from '../support/event-ruler';
 // synthesized definition in aws-local-stepfunctions with the ECS stand-in: the promise holds under all of them.
 
 const ERRORS = JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'stepfunctions', 'ecs-runtask-errors.json'), 'utf8'));
+const UNKNOWN_CAUSES: Array<[string, any]> = ERRORS.amazonEcsUnknown.map((e: any) => [e.reading, e]);
+const RETRIED: Array<[string, any]> = ERRORS.retried.map((e: any) => [e.Error, e]);
+const NOT_RETRIED: Array<[string, any]> = ERRORS.notRetried.map((e: any) => [e.Error, e]);
 const README = fs.readFileSync(path.join(__dirname, '..', '..', 'README.md'), 'utf8');
 const arn = (name: string) => `arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:${name}`;
 
@@ -99,7 +102,7 @@ test('an attempt\'s STOPPED event never matches the task\'s STOPPED rule (group 
 });
 
 describe('AmazonECS.Unknown, whatever its cause (text, JSON, empty): could not start, retried', () => {
-  test.each(ERRORS.amazonEcsUnknown.map((e: any) => [e.reading, e]))('cause %s: on Spot, at once on FARGATE', async (_r, e: any) => {
+  test.each(UNKNOWN_CAUSES)('cause %s: on Spot, at once on FARGATE', async (_r, e: any) => {
     const { definition, input } = inputFor(ALLOW_SPOT);
     const ecsFake = new FakeEcs([throwing(e.Error, e.Cause), async () => task()]);
     const { run, started } = await execute(definition, input, ecsFake);
@@ -109,7 +112,7 @@ describe('AmazonECS.Unknown, whatever its cause (text, JSON, empty): could not s
     expect(run.outcome.kind).toBe('SUCCEEDED');
   });
 
-  test.each(ERRORS.amazonEcsUnknown.map((e: any) => [e.reading, e]))('cause %s: on FARGATE, retried after the backoff', async (_r, e: any) => {
+  test.each(UNKNOWN_CAUSES)('cause %s: on FARGATE, retried after the backoff', async (_r, e: any) => {
     const { definition, input } = inputFor(ON_FARGATE);
     const ecsFake = new FakeEcs([throwing(e.Error, e.Cause), async () => task()]);
     const { run, started } = await execute(definition, input, ecsFake);
@@ -118,7 +121,7 @@ describe('AmazonECS.Unknown, whatever its cause (text, JSON, empty): could not s
     expect(run.attempts.map((a) => a.result)).toEqual(['START', 'SUCCEEDED']);
   });
 
-  test.each(ERRORS.amazonEcsUnknown.map((e: any) => [e.reading, e]))('cause %s: on Spot with spotFallback off, retried on Spot after the backoff', async (_r, e: any) => {
+  test.each(UNKNOWN_CAUSES)('cause %s: on Spot with spotFallback off, retried on Spot after the backoff', async (_r, e: any) => {
     const { definition, input } = inputFor({ ...ALLOW_SPOT, runRetry: { retries: 1, spotFallback: false } });
     const ecsFake = new FakeEcs([throwing(e.Error, e.Cause), async () => task()]);
     const { run, started } = await execute(definition, input, ecsFake);
@@ -129,7 +132,7 @@ describe('AmazonECS.Unknown, whatever its cause (text, JSON, empty): could not s
 });
 
 describe('API errors seen in the wild (test/fixtures/stepfunctions/ecs-runtask-errors.json)', () => {
-  test.each(ERRORS.retried.map((e: any) => [e.Error, e]))('%s (throttling, server error) is retried after the backoff', async (_n, e: any) => {
+  test.each(RETRIED)('%s (throttling, server error) is retried after the backoff', async (_n, e: any) => {
     const { definition, input } = inputFor(ON_FARGATE);
     const ecsFake = new FakeEcs([throwing(e.Error, e.Cause), async () => task()]);
     const { run, started } = await execute(definition, input, ecsFake);
@@ -138,7 +141,7 @@ describe('API errors seen in the wild (test/fixtures/stepfunctions/ecs-runtask-e
     expect(run.outcome.kind).toBe('SUCCEEDED');
   });
 
-  test.each(ERRORS.notRetried.map((e: any) => [e.Error, e]))('%s that is not throttling is not retried', async (_n, e: any) => {
+  test.each(NOT_RETRIED)('%s that is not throttling is not retried', async (_n, e: any) => {
     const { definition, input } = inputFor(ON_FARGATE);
     const ecsFake = new FakeEcs([throwing(e.Error, e.Cause)]);
     const { run } = await execute(definition, input, ecsFake);
@@ -150,7 +153,8 @@ describe('API errors seen in the wild (test/fixtures/stepfunctions/ecs-runtask-e
 
 describe('backoff', () => {
   test('the Wait seconds grow by backoffRate and stop at maxBackoff (as the emulator reads them)', async () => {
-    const { definition, input } = inputFor({ runRetry: { retries: 4, backoff: Duration.seconds(30), backoffRate: 2, maxBackoff: Duration.seconds(70) } });
+    const retry = { retries: 4, backoff: Duration.seconds(30), backoffRate: 2, maxBackoff: Duration.seconds(70) };
+    const { definition, input } = inputFor({ runRetry: retry });
     const fail = throwing('ECS.ServerException', ERRORS.retried[0].Cause);
     const ecsFake = new FakeEcs([fail, fail, fail, fail, async () => task()]);
     const { run, started } = await execute(definition, input, ecsFake);
@@ -160,8 +164,18 @@ describe('backoff', () => {
 
   test('decide() computes the same waits', () => {
     const options: RunOptions = {
-      appContainer: 'app', cpu: 256, memoryMiB: 512, retryAttempts: 4, retryOnAppFailure: false, backoffSeconds: 30, backoffRate: 3,
-      maxBackoffSeconds: 100, usesStrategy: false, usesSpot: false, spotFallback: false, oomMemorySizes: [],
+      appContainer: 'app',
+      cpu: 256,
+      memoryMiB: 512,
+      retryAttempts: 4,
+      retryOnAppFailure: false,
+      backoffSeconds: 30,
+      backoffRate: 3,
+      maxBackoffSeconds: 100,
+      usesStrategy: false,
+      usesSpot: false,
+      spotFallback: false,
+      oomMemorySizes: [],
     };
     let state = plan(options, EXECUTION);
     const waits: number[] = [];
@@ -235,7 +249,9 @@ describe('concurrency across the whole run (the run lease)', () => {
     await new DynamoDBClient(awsConfig()).send(new PutItemCommand({
       TableName: table,
       Item: {
-        taskArn: { S: leaseKey(input.config.clusterName, input.config.family) }, state: { S: 'LEASE' }, holder: { S: arn('dead') },
+        taskArn: { S: leaseKey(input.config.clusterName, input.config.family) },
+        state: { S: 'LEASE' },
+        holder: { S: arn('dead') },
         expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
       },
     }));
@@ -252,7 +268,9 @@ describe('concurrency across the whole run (the run lease)', () => {
     await new DynamoDBClient(awsConfig()).send(new PutItemCommand({
       TableName: table,
       Item: {
-        taskArn: { S: leaseKey(input.config.clusterName, input.config.family) }, state: { S: 'LEASE' }, holder: { S: arn('stuck') },
+        taskArn: { S: leaseKey(input.config.clusterName, input.config.family) },
+        state: { S: 'LEASE' },
+        holder: { S: arn('stuck') },
         expiresAt: { N: String(Math.floor(Date.now() / 1000) - 1) },
       },
     }));
@@ -292,7 +310,8 @@ describe('least privilege, statement by statement', () => {
     const find = (action: string) => statements.filter((s: any) => [s.Action].flat().includes(action));
     const cluster = 'ref-ClusterEB0386A7';
     expect(find('ecs:RunTask')).toEqual([{
-      Action: 'ecs:RunTask', Effect: 'Allow',
+      Action: 'ecs:RunTask',
+      Effect: 'Allow',
       Resource: 'arn:aws:ecs:eu-central-1:111111111111:task-definition/nightly0:*',
       Condition: { ArnEquals: { 'ecs:cluster': 'arn:aws:lambda:eu-central-1:111111111111:function:ClusterEB0386A7' } },
     }]);
@@ -300,15 +319,20 @@ describe('least privilege, statement by statement', () => {
       Action: ['ecs:StopTask', 'ecs:DescribeTasks'], Effect: 'Allow', Resource: `arn:aws:ecs:eu-central-1:111111111111:task/${cluster}/*`,
     }]);
     expect(find('ecs:ListTasks')).toEqual([{
-      Action: 'ecs:ListTasks', Effect: 'Allow', Resource: '*',
+      Action: 'ecs:ListTasks',
+      Effect: 'Allow',
+      Resource: '*',
       Condition: { ArnEquals: { 'ecs:cluster': 'arn:aws:lambda:eu-central-1:111111111111:function:ClusterEB0386A7' } },
     }]);
     expect(find('ecs:TagResource')).toEqual([{
-      Action: 'ecs:TagResource', Effect: 'Allow', Resource: `arn:aws:ecs:eu-central-1:111111111111:task/${cluster}/*`,
+      Action: 'ecs:TagResource',
+      Effect: 'Allow',
+      Resource: `arn:aws:ecs:eu-central-1:111111111111:task/${cluster}/*`,
       Condition: { StringEquals: { 'ecs:CreateAction': 'RunTask' } },
     }]);
     expect(find('states:StopExecution')).toEqual([{
-      Action: ['states:DescribeExecution', 'states:StopExecution'], Effect: 'Allow',
+      Action: ['states:DescribeExecution', 'states:StopExecution'],
+      Effect: 'Allow',
       // execution:<the state machine's Name>:* (resolveCfn writes the GetAtt as a stand-in ARN).
       Resource: expect.stringMatching(/^arn:aws:states:eu-central-1:111111111111:execution:[^*]*FargateMonitorReliableRunsStateMachine[0-9A-F]{8}:\*$/),
     }]);

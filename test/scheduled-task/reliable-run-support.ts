@@ -4,7 +4,7 @@
 // test/notifier/run-report-handler.test.ts (which sends the captured reports to the bundled handler).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { Duration } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -178,7 +178,7 @@ export class FakeEcs {
       const startedBy = this.startedBy(params);
       this.cluster.set(arn, { TaskArn: arn, Group: group, StartedBy: startedBy, LastStatus: 'RUNNING', StartedAt: '2026-11-02T02:00:30Z', Tags: this.reading === 'kept' ? params.Tags : undefined });
       // The stopped task as .sync returns it (or in a States.TaskFailed cause), with this reading's StartedBy.
-      const asStopped = (t: any) => ({ ...t, TaskArn: arn, Group: group, ...startedBy !== undefined ? { StartedBy: startedBy } : { StartedBy: undefined } });
+      const asStopped = (t: any) => ({ ...t, TaskArn: arn, Group: group, StartedBy: startedBy });
       try {
         const result = await next(params);
         return result && typeof result === 'object' && result.TaskArn ? asStopped(result) : result;
@@ -191,7 +191,8 @@ export class FakeEcs {
         this.cluster.delete(arn);
       }
     };
-    const db = new DynamoDBClient(awsConfig());
+    const client = new DynamoDBClient(awsConfig());
+    const db = { put: (i: any) => client.send(new PutItemCommand(i)), update: (i: any) => client.send(new UpdateItemCommand(i)) };
     const lambda = async (params: any) => {
       try {
         const p = params.Payload;
@@ -208,7 +209,8 @@ export class FakeEcs {
     // As the handler does with a report: the run's lease goes back (the stand-in's own copy of that step).
     const report = async (p: any) => {
       this.reports.push(p.Payload);
-      if (p.Payload?.config && leaseTableReady) await releaseRunLease(db, await ensureLeaseTable(), p.Payload.config, p.Payload.runOutcome.executionArn);
+      const { config, runOutcome } = p.Payload ?? {};
+      if (config && leaseTableReady) await releaseRunLease(db, await ensureLeaseTable(), config, runOutcome.executionArn);
       return {};
     };
     return {
