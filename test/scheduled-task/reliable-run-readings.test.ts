@@ -10,6 +10,7 @@ import {
 import { ConcurrencyPolicy, MonitoredScheduledTaskProps } from '../../lib';
 import { decide, groupFor, plan, RunOptions } from '../../lib/notifier/run-decision';
 import { leaseKey } from '../../lib/notifier/run-plan';
+import { judgeRun } from '../../lib/notifier/run-report';
 import { awsConfig, loadEvent, unique } from '../notifier/support';
 import { matchEvents } from '../support/event-ruler';
 
@@ -204,7 +205,9 @@ describe('concurrency across the whole run (the run lease)', () => {
     await a.done;
     expect(ecsFake.runTasks.map((p) => p.Group)).toEqual([groupFor(arn('a')), groupFor(arn('a'))]);
     const reports = Object.fromEntries(ecsFake.reports.map((r) => [r.runOutcome.executionArn, r.runOutcome]));
-    expect(reports[arn('b')].skipped).toBeDefined();
+    expect(judgeRun(reports[arn('b')], input.config).outcome).toMatchObject({
+      kind: 'SKIPPED', summary: expect.stringMatching(/^skipped: the \d\d:\d\d( UTC)? run was still running \(concurrencyPolicy FORBID\)$/),
+    });
     expect(reports[arn('a')].final).toBeDefined();
     expect(b.entered).toContain('DescribeHolder');
   }, 30_000);
