@@ -53,7 +53,7 @@ const production = () => synthToFile((app) => {
     timeWindow: scheduler.TimeWindow.flexible(Duration.minutes(15)),
     dashboardName: 'production-job',
     // Reliable runs: the stack's Step Functions state machine and its role.
-    runRetry: { attempts: 2, onAppFailure: true },
+    runRetry: { retries: 2, onAppFailure: true },
     runTimeout: Duration.hours(2),
     concurrencyPolicy: ConcurrencyPolicy.FORBID,
     oomRetry: { maxMemoryMiB: 2048 },

@@ -4,8 +4,13 @@
 import { createHash } from 'node:crypto';
 import { judge, Outcome, TaskStateDetail } from './run-outcome';
 
-/** Prefix of `startedBy` of every task the state machine starts: the run-outcome handler leaves those to the run's report. */
-export const RELIABLE_RUN_STARTED_BY_PREFIX = 'cfm-';
+/**
+ * Prefix of the task group (RunTask `Group`, in the Step Functions ECS integration's documented parameters and in every
+ * task event and DescribeTasks) of every task the state machine starts: `cfm:<md5 of the execution ARN>`, one group per
+ * run. The task's STOPPED rule matches `group: family:<family>` (ECS's default group), so attempts never reach it;
+ * the run-outcome handler also leaves any event of such a group to the run's report.
+ */
+export const RELIABLE_RUN_GROUP_PREFIX = 'cfm:';
 
 /** Per-task options, in the execution input (`run.options`), fixed at synth. */
 export interface RunOptions {
@@ -50,8 +55,8 @@ export interface RunState {
   memoryMiB: number;
   /** RunTask `Overrides` of the current attempt. */
   overrides: { Memory?: string; ContainerOverrides?: Array<{ Name: string; Memory: number }> };
-  /** RunTask `startedBy` of the current attempt (≤ 36 characters). */
-  startedBy: string;
+  /** RunTask `Group` of the run's tasks (`cfm:<md5 of the execution ARN>`): finds the run's task when it timed out. */
+  group: string;
 }
 
 /** What an attempt returned: the .sync result (the task), or the caught error. */
@@ -73,7 +78,7 @@ export interface AttemptRecord {
 }
 
 export interface Decision {
-  /** RETRY: wait `waitSeconds`, run again with `state`; STOP_TIMED_OUT: stop the task (`state.startedBy`), report; REPORT: report. */
+  /** RETRY: wait `waitSeconds`, run again with `state`; STOP_TIMED_OUT: stop the task (group `state.group`), report; REPORT: report. */
   action: 'RETRY' | 'STOP_TIMED_OUT' | 'REPORT';
   waitSeconds: number;
   state: RunState;
@@ -82,23 +87,35 @@ export interface Decision {
   final: TaskStateDetail | null;
 }
 
-/** `startedBy` of an attempt: the prefix and an MD5 of the execution and the attempt (36 characters). */
-export function startedByFor(executionId: string, attempt: number): string {
-  return `${RELIABLE_RUN_STARTED_BY_PREFIX}${createHash('md5').update(`${executionId}#${attempt}`).digest('hex')}`;
+/** The task group of a run: the prefix and an MD5 of the execution ARN (36 characters). */
+export function groupFor(executionId: string): string {
+  return `${RELIABLE_RUN_GROUP_PREFIX}${createHash('md5').update(executionId).digest('hex')}`;
+}
+
+/**
+ * Every attempt this run can take: the first, `retryAttempts` retries, the Spot fallback, one per bigger OOM size.
+ */
+export function maxAttemptsOf(options: RunOptions): number {
+  return 1 + options.retryAttempts + (options.usesSpot && options.spotFallback ? 1 : 0) + options.oomMemorySizes.length;
+}
+
+/** The wait before retry number `retriesUsed + 1`, seconds: `backoffSeconds × backoffRate^retriesUsed`, at most `maxBackoffSeconds`. */
+export function backoffSecondsFor(options: RunOptions, retriesUsed: number): number {
+  return Math.min(options.maxBackoffSeconds, Math.round(options.backoffSeconds * Math.pow(options.backoffRate, retriesUsed)));
 }
 
 /** The first attempt's state. */
 export function plan(options: RunOptions, executionId: string): RunState {
   return {
     attempt: 1,
-    maxAttempts: 1 + options.retryAttempts + (options.usesSpot && options.spotFallback ? 1 : 0) + options.oomMemorySizes.length,
+    maxAttempts: maxAttemptsOf(options),
     retriesUsed: 0,
     fallbackUsed: false,
     onFargate: !options.usesStrategy,
     oomStep: 0,
     memoryMiB: options.memoryMiB,
     overrides: {},
-    startedBy: startedByFor(executionId, 1),
+    group: groupFor(executionId),
   };
 }
 
@@ -139,27 +156,63 @@ export function normalizeTask(task: any): TaskStateDetail | undefined {
   };
 }
 
-/** A task in the cause of a failed .sync state: the cause is the task's JSON (Step Functions, "Run a Job"). */
-function taskFromCause(cause: string | undefined): TaskStateDetail | undefined {
+/** A cause that is JSON, parsed; else undefined. */
+function parseCause(cause: string | undefined): any {
   if (!cause || !cause.trim().startsWith('{')) return undefined;
   try {
-    return normalizeTask(JSON.parse(cause));
+    return JSON.parse(cause);
   } catch {
     return undefined;
   }
 }
 
 /**
- * Errors of the ECS integration that mean "could not start, may work later": `AmazonECS.Unknown` is RunTask's HTTP 200
- * with a non-empty `failures[]` (Step Functions developer guide, "Run Amazon ECS or Fargate tasks": "If a non-empty
- * Failures field is encountered, the task is failed with an AmazonECS.Unknown error"), e.g. "Capacity is unavailable at
- * this time"; throttling and server errors are the API's transient errors. Anything else (access denied, invalid
- * parameters, a missing cluster) fails the same way on every attempt and is not retried.
+ * A task in the cause of a failed .sync state (`States.TaskFailed`: the cause is the task's JSON, Step Functions "Run a
+ * Job"). Only a cause that is a task (it has a `TaskArn`) and only for that error: `AmazonECS.Unknown`'s cause is not
+ * documented and may be RunTask's answer (`{"Failures":[…],"Tasks":[]}`), which is no task.
  */
-const RETRYABLE_API_ERRORS = new Set([
-  'AmazonECS.Unknown', 'AmazonECS.ThrottlingException', 'AmazonECS.ServerException', 'AmazonECS.AmazonECSException',
-  'AmazonECS.LimitExceededException', 'ECS.AmazonECSException', 'ECS.ThrottlingException',
+function taskFromCause(err: AttemptResult['error']): TaskStateDetail | undefined {
+  if (!err || err.Error !== 'States.TaskFailed') return undefined;
+  const parsed = parseCause(err.Cause);
+  const detail = parsed ? normalizeTask(parsed) : undefined;
+  return detail && typeof detail.taskArn === 'string' && detail.taskArn ? detail : undefined;
+}
+
+/** The reasons of a RunTask answer's `failures[]` in a JSON cause (`{"Failures":[{"Arn","Reason","Detail"}]}`), if any. */
+function failureReasons(cause: string | undefined): string | undefined {
+  const parsed = parseCause(cause);
+  const failures = parsed?.Failures ?? parsed?.failures;
+  if (!Array.isArray(failures) || failures.length === 0) return undefined;
+  return failures.map((f: any) => [f?.Reason ?? f?.reason, f?.Detail ?? f?.detail].filter(Boolean).join(': ')).filter(Boolean).join('; ') || undefined;
+}
+
+/**
+ * Errors of the ECS integration that mean "could not start, may work later" (each with its public source in
+ * test/fixtures/stepfunctions/PROVENANCE.md): `AmazonECS.Unknown` is RunTask's HTTP 200 with a non-empty `failures[]`
+ * (Step Functions developer guide, "Run Amazon ECS or Fargate tasks": "If a non-empty Failures field is encountered,
+ * the task is failed with an AmazonECS.Unknown error"; its cause is not documented: text, JSON or empty, all retried);
+ * `ECS.ServerException` is RunTask's HTTP 500 (wellcomecollection/catalogue-pipeline PR #3554);
+ * `ECS.AmazonECSException` and `ECS.ThrottlingException` are throttling (AWS Knowledge Center
+ * "ecs-fargate-runtask-capacity", cdklabs/construct-hub #708); `ECS.LimitExceededException` a limit that frees up.
+ * Anything else (access denied, a missing cluster) fails the same way on every attempt and is not retried.
+ */
+export const RETRYABLE_API_ERRORS = new Set([
+  'AmazonECS.Unknown', 'ECS.ServerException', 'ECS.AmazonECSException', 'ECS.ThrottlingException', 'ECS.LimitExceededException',
 ]);
+/**
+ * `ECS.InvalidParameterException` is retried only when its message is throttling: ECS reports EC2 throttling while it
+ * reads the subnets or security groups as an invalid parameter (cdklabs/construct-hub PR #415: "results in a
+ * `ECS.InvalidParameterException` error in StepFunctions, with an error message that mentions the throttle event";
+ * "Request limit exceeded", "Rate exceeded (ErrorCode: Throttling)"). A real invalid parameter is not retried.
+ */
+const THROTTLED = /rate exceeded|request limit exceeded|throttl/i;
+
+/** Whether a caught error of the RunTask state is an API error worth retrying. */
+export function retryableApiError(err: AttemptResult['error']): boolean {
+  const name = err?.Error ?? '';
+  if (RETRYABLE_API_ERRORS.has(name)) return true;
+  return name === 'ECS.InvalidParameterException' && THROTTLED.test(err?.Cause ?? '');
+}
 const CAPACITY = /capacity/i;
 const SPOT_STOP_CODES = new Set(['SpotInterruption', 'TerminationNotice']);
 
@@ -176,10 +229,9 @@ const capacityOf = (state: RunState, options: RunOptions) => (state.onFargate ? 
 export function decide(options: RunOptions, state: RunState, result: AttemptResult, executionId: string): Decision {
   const err = result.error;
   const next = (over: Partial<RunState>): RunState => ({
-    ...state, ...over, attempt: state.attempt + 1, startedBy: startedByFor(executionId, state.attempt + 1),
+    ...state, ...over, attempt: state.attempt + 1, group: state.group ?? groupFor(executionId),
   });
-  const backoff = () => Math.min(options.maxBackoffSeconds,
-    Math.round(options.backoffSeconds * Math.pow(options.backoffRate, state.retriesUsed)));
+  const backoff = () => backoffSecondsFor(options, state.retriesUsed);
   const canRetry = state.retriesUsed < options.retryAttempts;
   const base = { attempt: state.attempt, capacity: capacityOf(state, options), memoryMiB: state.memoryMiB };
 
@@ -192,24 +244,28 @@ export function decide(options: RunOptions, state: RunState, result: AttemptResu
       record: { ...base, result: 'TIMEOUT', summary: `timed out after ${human(options.timeoutSeconds)}, stopped` },
     };
   }
-  const detail = result.task ? normalizeTask(result.task) : taskFromCause(err?.Cause);
+  const detail = result.task ? normalizeTask(result.task) : taskFromCause(err);
   let outcome: Outcome | undefined = detail ? judge(detail, options.appContainer) : undefined;
   const taskArn = detail?.taskArn;
   const final = detail ?? null;
 
   // Could not start: an API error (no task at all) or a task that failed to start.
   if (!detail || outcome?.kind === 'FAILED_TO_START') {
+    const cause = failureReasons(err?.Cause) ?? err?.Cause;
     const why = outcome?.kind === 'FAILED_TO_START' ? outcome.summary
-      : `RunTask failed: ${err?.Error ?? 'unknown error'}${err?.Cause ? ` (${clipText(err.Cause, 300)})` : ''}`;
-    const retryable = outcome?.kind === 'FAILED_TO_START' || RETRYABLE_API_ERRORS.has(err?.Error ?? '');
-    const spotCapacity = !state.onFargate && options.usesSpot && CAPACITY.test(`${err?.Cause ?? ''} ${detail?.stoppedReason ?? ''}`);
+      : `RunTask failed: ${err?.Error ?? 'unknown error'}${cause ? ` (${clipText(cause, 300)})` : ''}`;
+    const retryable = outcome?.kind === 'FAILED_TO_START' || retryableApiError(err);
+    // RunTask's failures[] on a Spot run (whatever its cause says, which is not documented), or a Spot task that
+    // failed to start for capacity: fall back to FARGATE.
+    const spotCapacity = !state.onFargate && options.usesSpot
+      && (err?.Error === 'AmazonECS.Unknown' || CAPACITY.test(`${err?.Cause ?? ''} ${detail?.stoppedReason ?? ''}`));
     if (spotCapacity && options.spotFallback && !state.fallbackUsed) {
       return {
         action: 'RETRY',
         waitSeconds: 0,
         final,
         state: next({ onFargate: true, fallbackUsed: true }),
-        record: { ...base, result: 'SPOT', summary: `FARGATE_SPOT had no capacity (${clipText(why, 200)}); retrying on FARGATE`, taskArn },
+        record: { ...base, result: 'SPOT', summary: `${CAPACITY.test(why) ? 'FARGATE_SPOT had no capacity' : 'FARGATE_SPOT could not start it'} (${clipText(why, 200)}); retrying on FARGATE`, taskArn },
       };
     }
     if (retryable && canRetry) {

@@ -6,18 +6,19 @@ import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/c
 import { CloudWatchLogsClient, GetLogEventsCommand } from '@aws-sdk/client-cloudwatch-logs';
 import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand, UpdateItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AttemptResult, decide, Decision, plan, RELIABLE_RUN_STARTED_BY_PREFIX, RunOptions, RunState } from './run-decision';
+import { AttemptResult, decide, Decision, plan, RELIABLE_RUN_GROUP_PREFIX, RunOptions, RunState } from './run-decision';
 import {
   AgentReport, buildMessage, judge, Outcome, parseReportLine, RunOutcomeConfig, runOutcomeRecord, SlackMessage, TaskStateDetail, taskStarted,
 } from './run-outcome';
 import { judgeRun, ReliableRunConfig, RunOutcomeInput } from './run-report';
+import { releaseRunLease, runStep, RunStepInput } from './run-steps';
 import { handleServiceInput, isServiceInput } from './service-events';
 
 /**
  * What the rule target sends: the event's detail and `resources` (the task ARN), and the task's configuration. The
  * reliable-run state machine sends `decide` (synchronously, after each attempt) or `runOutcome` (once, at the end).
  */
-interface HandlerInput {
+interface HandlerInput extends RunStepInput {
   detail?: TaskStateDetail;
   resources?: unknown;
   config?: RunOutcomeConfig;
@@ -31,6 +32,8 @@ const cloudwatch = new CloudWatchClient({});
 const logs = new CloudWatchLogsClient({});
 const dynamodb = new DynamoDBClient({});
 const secrets = new SecretsManagerClient({});
+/** The reliable-run lease's two calls (lib/notifier/run-lease.ts). */
+const leaseDb = { put: (i: any) => dynamodb.send(new PutItemCommand(i)), update: (i: any) => dynamodb.send(new UpdateItemCommand(i)) };
 
 const TABLE = process.env.DEDUP_TABLE_NAME ?? '';
 /** How long to wait for the agent's REPORT to reach CloudWatch Logs after the STOPPED event. */
@@ -70,6 +73,7 @@ export function decideStep(input: NonNullable<HandlerInput['decide']>): RunState
 /** What an invocation did: `result` is skipped, duplicate, attempt or handled; `outcome` the judgement; `slack` the post. */
 export async function handler(input: HandlerInput, context?: LambdaContext): Promise<any> {
   if (input && typeof input === 'object' && input.decide) return decideStep(input.decide);
+  if (input && typeof input === 'object' && (input.plan || input.takeOver)) return runStep(input, leaseDb, TABLE);
   const started = Date.now();
   const deadline = started + (context?.getRemainingTimeInMillis?.() ?? 120_000) - SAFETY_MS;
   if (input && typeof input === 'object' && input.runOutcome) return handleRun(input, started, deadline);
@@ -86,9 +90,10 @@ export async function handler(input: HandlerInput, context?: LambdaContext): Pro
   // The task ARN is the event's `resources[0]` too: an event without `detail.taskArn` is still counted.
   const detail: TaskStateDetail = { ...input.detail!, taskArn: taskArnOf(input)! };
   const cfg = input.config!;
-  if (typeof detail.startedBy === 'string' && detail.startedBy.startsWith(RELIABLE_RUN_STARTED_BY_PREFIX)) {
-    // An attempt of a reliable run: the state machine reports the run once it is over (one message per run).
-    log('INFO', 'attempt of a reliable run: the state machine reports the run', { taskArn: detail.taskArn, startedBy: detail.startedBy });
+  if (typeof detail.group === 'string' && detail.group.startsWith(RELIABLE_RUN_GROUP_PREFIX)) {
+    // An attempt of a reliable run (its STOPPED rule matches group family:<family>, so this comes only from elsewhere):
+    // the state machine reports the run once it is over (one message per run).
+    log('INFO', 'attempt of a reliable run: the state machine reports the run', { taskArn: detail.taskArn, group: detail.group });
     return { result: 'attempt' };
   }
   const outcome = judge(detail, cfg.appContainer);
@@ -107,6 +112,8 @@ async function handleRun(input: HandlerInput, started: number, deadline: number)
     log('ERROR', `skipped: ${problem.includes(' ') ? problem : `config.${problem} is missing`}`, { input: truncate(JSON.stringify(input), 4000) });
     return { result: 'skipped' };
   }
+  // The run is over: its lease (concurrencyPolicy FORBID/REPLACE) goes back first, so a slow post delays no next run.
+  await releaseRunLease(leaseDb, TABLE, cfg!, run.executionArn);
   const j = judgeRun(run, cfg!);
   return judgeAndPost(run.executionArn, j.detail, j.outcome, cfg!, started, deadline,
     { attempts: j.attempts.length, record: { executionArn: run.executionArn, attempts: j.attempts.length }, attemptLines: j.attemptLines });

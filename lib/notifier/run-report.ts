@@ -14,10 +14,18 @@ export interface RunOutcomeInput {
   final?: TaskStateDetail | null;
   /** The run timed out: the decision's record. */
   timedOut?: boolean;
-  /** The run was skipped (concurrency policy FORBID): DescribeTasks `Tasks` of the runs still going. */
-  skipped?: { Tasks?: any[] };
+  /**
+   * The run was skipped (concurrency policy FORBID): DescribeTasks `Tasks` of the family's tasks still running, or
+   * (`RunStartedAt`, DescribeExecution's StartDate) the start of the run that holds the lease.
+   */
+  skipped?: { Tasks?: any[]; RunStartedAt?: string | number };
   maxAttempts?: number;
   timeoutSeconds?: number;
+  /**
+   * The run was replaced (concurrencyPolicy REPLACE): the next run stopped its execution (and its task), and reports
+   * it with this field, its own execution ARN. The replaced run's own attempts are not known.
+   */
+  replacedBy?: string;
 }
 
 /** The reliable-run config: the rule input's config plus the schedule's time zone. */
@@ -51,7 +59,8 @@ export function clockTime(iso: string | undefined, timeZone: string | undefined)
 /** Short reason of an attempt that was retried, for the summary line. */
 function shortReason(r: AttemptRecord): string {
   switch (r.result) {
-    case 'SPOT': return /capacity/i.test(r.summary) ? 'FARGATE_SPOT had no capacity' : 'FARGATE_SPOT interrupted it';
+    case 'SPOT': return /^FARGATE_SPOT had no capacity/.test(r.summary) ? 'FARGATE_SPOT had no capacity'
+      : /^FARGATE_SPOT could not start it/.test(r.summary) ? 'FARGATE_SPOT could not start it' : 'FARGATE_SPOT interrupted it';
     case 'OOM': return `OOM at ${r.memoryMiB} MiB`;
     case 'START': return `attempt ${r.attempt} could not start`;
     case 'APP': return `attempt ${r.attempt} failed`;
@@ -73,12 +82,22 @@ export function judgeRun(input: RunOutcomeInput, cfg: ReliableRunConfig): RunJud
     const tasks = Array.isArray(input.skipped.Tasks) ? input.skipped.Tasks.map(normalizeTask).filter((t) => t) as TaskStateDetail[] : [];
     const raw = Array.isArray(input.skipped.Tasks) ? input.skipped.Tasks : [];
     const startOf = (t: any) => normalizeTask({ StartedAt: t?.StartedAt ?? t?.CreatedAt ?? t?.startedAt ?? t?.createdAt })?.startedAt;
-    const since = raw.map((t: any) => clockTime(startOf(t), cfg.timeZone))
+    // The tasks still running, or (the run lease's holder, which may be between attempts) its execution's start.
+    const starts = [...raw.map((t: any) => startOf(t)), normalizeTask({ StartedAt: input.skipped.RunStartedAt })?.startedAt];
+    const since = starts.map((t) => clockTime(t, cfg.timeZone))
       .filter((s): s is string => !!s);
     const which = since.length ? `the ${since[0]} run was` : tasks.length > 1 ? `${tasks.length} runs were` : 'the previous run was';
     return {
       outcome: { ...none, kind: 'SKIPPED', summary: `skipped: ${which} still running (concurrencyPolicy FORBID)` },
       detail: { taskArn: tasks[0]?.taskArn, clusterArn: tasks[0]?.clusterArn },
+      attempts,
+      attemptLines,
+    };
+  }
+  if (input.replacedBy) {
+    return {
+      outcome: { ...none, kind: 'INTERRUPTED', summary: 'replaced by the next scheduled run (concurrencyPolicy REPLACE): its execution and its task were stopped' },
+      detail: {},
       attempts,
       attemptLines,
     };

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { Duration, Stack, Token, Validations } from 'aws-cdk-lib';
+import { Duration, Stack, Tags, Token, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -97,7 +97,9 @@ export interface MonitoredScheduledTaskProps extends MonitoredFargateOptions, Sc
 
   /**
    * Tags EventBridge Scheduler puts on each task it runs, as key to value (the scheduler role is then allowed
-   * `ecs:TagResource` on the cluster's tasks).
+   * `ecs:TagResource` on the cluster's tasks). With reliable runs (`runRetry`, `runTimeout`, `concurrencyPolicy`,
+   * `oomRetry`) they are put on the task definition instead and reach each task through RunTask's `PropagateTags`
+   * `TASK_DEFINITION` (Step Functions does not document passing RunTask `Tags` through `ecs:runTask.sync`).
    *
    * @default - no tags on the tasks
    */
@@ -298,6 +300,7 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
     if (options) {
       this.reliableRuns = props.reliableRunStateMachine ?? ReliableRunStateMachine.of(this);
       this.reliableRuns.grantTask(this.cluster, this.taskDefinition, this.runEvents.handler.function, !!(props.propagateTags || props.tags));
+      for (const [key, value] of Object.entries(props.tags ?? {})) Tags.of(this.taskDefinition).add(key, value);
       const strategies = props.capacityProviderStrategies;
       const subnets = props.taskSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
       const publicIp = props.assignPublicIp !== undefined ? props.assignPublicIp : subnets.subnetType === ec2.SubnetType.PUBLIC;
@@ -318,8 +321,9 @@ export class MonitoredScheduledTask extends MonitoredFargateBase implements IFle
             capacityProviderStrategy: (strategies ?? []).map((st) => ({ CapacityProvider: st.capacityProvider, Weight: st.weight, Base: st.base })),
             platformVersion: props.platformVersion ?? 'LATEST',
             enableExecuteCommand: props.enableExecuteCommand ?? false,
-            propagateTags: props.propagateTags ? 'TASK_DEFINITION' : 'NONE',
-            tags: Object.entries(props.tags ?? {}).map(([Key, Value]) => ({ Key, Value })),
+            // The tags are on the task definition (below): PropagateTags, in the ECS integration's documented
+            // parameters, brings them to the task, where Tags through `.sync` would rest on undocumented behaviour.
+            propagateTags: props.propagateTags || props.tags ? 'TASK_DEFINITION' : 'NONE',
             timeoutSeconds: props.runTimeout ? props.runTimeout.toSeconds() : NO_TIMEOUT_SECONDS,
             concurrencyPolicy: props.concurrencyPolicy ?? ConcurrencyPolicy.ALLOW,
             handler: this.runEvents.handler.function.functionArn,
@@ -457,8 +461,8 @@ const wholeSeconds = (d: Duration, name: string): number => {
  */
 function reliableRunOptions(props: MonitoredScheduledTaskProps, appContainer: string, cpu: number, memory: number) {
   const r = props.runRetry ?? {};
-  const attempts = r.attempts ?? (props.runRetry ? 2 : 0);
-  if (!Number.isInteger(attempts) || attempts < 0 || attempts > 10) throw new Error(`runRetry.attempts must be a whole number from 0 to 10, got ${attempts}`);
+  const attempts = r.retries ?? (props.runRetry ? 2 : 0);
+  if (!Number.isInteger(attempts) || attempts < 0 || attempts > 10) throw new Error(`runRetry.retries must be a whole number from 0 to 10, got ${attempts}`);
   const backoff = wholeSeconds(r.backoff ?? Duration.seconds(30), 'runRetry.backoff');
   const maxBackoff = wholeSeconds(r.maxBackoff ?? Duration.minutes(10), 'runRetry.maxBackoff');
   if (backoff < 1) throw new Error(`runRetry.backoff must be at least 1 second, got ${backoff} s`);
@@ -487,9 +491,15 @@ function reliableRunOptions(props: MonitoredScheduledTaskProps, appContainer: st
     const max = props.oomRetry.maxMemoryMiB;
     const row = FARGATE_SIZES.find(([c]) => c === cpu);
     if (!row || !row[1].includes(max)) {
-      throw new Error(`oomRetry.maxMemoryMiB ${max} is not a valid Fargate memory size for cpu ${cpu}; use one of ${row ? row[1].join(', ') : '(none)'}`);
+      const accepted = row ? row[1].filter((m) => m > memory) : [];
+      throw new Error(`oomRetry.maxMemoryMiB ${max} is not a valid Fargate memory size for cpu ${cpu} above memoryLimitMiB (${memory}); ` +
+        `use one of ${accepted.length ? accepted.join(', ') : '(none: the task already has the largest size for this cpu)'}`);
     }
-    if (max <= memory) throw new Error(`oomRetry.maxMemoryMiB (${max}) must be above memoryLimitMiB (${memory})`);
+    if (max <= memory) {
+      const accepted = row[1].filter((m) => m > memory);
+      throw new Error(`oomRetry.maxMemoryMiB (${max}) must be above memoryLimitMiB (${memory}); ` +
+        `use one of ${accepted.length ? accepted.join(', ') : '(none: the task already has the largest size for this cpu)'}`);
+    }
     oomMemorySizes = row[1].filter((m) => m > memory && m <= max);
   }
   const appLimit = props.container.memoryLimitMiB;

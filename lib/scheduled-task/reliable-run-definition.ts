@@ -10,6 +10,13 @@ const LAMBDA_RETRY = [{
   BackoffRate: 2,
 }];
 
+// RunTask parameters, all in the Step Functions ECS integration's documented list (developer guide, "Run Amazon ECS or
+// Fargate tasks": Cluster, Group, LaunchType, NetworkConfiguration, Overrides, PlacementConstraints, PlacementStrategy,
+// PlatformVersion, PropagateTags, TaskDefinition, EnableExecuteCommand; aws-cdk-lib's EcsRunTask adds
+// CapacityProviderStrategy). No StartedBy and no Tags: whether `.sync` keeps, replaces, drops or refuses them is not
+// documented. The run's tasks are told apart by `Group` (`cfm:<md5 of the execution>`, in every task event and
+// DescribeTasks); the user's tags reach the task through `PropagateTags: TASK_DEFINITION` (they are on the task
+// definition).
 const runTaskParameters = (launch: object) => ({
   'Cluster.$': '$.run.cluster',
   'TaskDefinition.$': '$.run.taskDefinition',
@@ -17,9 +24,8 @@ const runTaskParameters = (launch: object) => ({
   'PlatformVersion.$': '$.run.platformVersion',
   'EnableExecuteCommand.$': '$.run.enableExecuteCommand',
   'PropagateTags.$': '$.run.propagateTags',
-  'Tags.$': '$.run.tags',
   'Overrides.$': '$.loop.state.overrides',
-  'StartedBy.$': '$.loop.state.startedBy',
+  'Group.$': '$.loop.state.group',
   ...launch,
 });
 
@@ -62,62 +68,116 @@ const stopEach = (itemsPath: string, reason: object, name: string) => ({
   ResultPath: null,
 });
 
+const listFamily = (resultPath: string, next: string) => ({
+  Type: 'Task',
+  Resource: 'arn:aws:states:::aws-sdk:ecs:listTasks',
+  Parameters: { 'Cluster.$': '$.run.cluster', 'Family.$': '$.run.family', 'DesiredStatus': 'RUNNING' },
+  ResultSelector: { 'TaskArns.$': '$.TaskArns' },
+  ResultPath: resultPath,
+  Retry: API_RETRY,
+  Next: next,
+});
+
+const lambdaStep = (payload: object, resultSelector: object, resultPath: string, next: string) => ({
+  ...invoke(payload, false),
+  ResultSelector: resultSelector,
+  ResultPath: resultPath,
+  Next: next,
+});
+
 /**
  * The Amazon States Language definition of the reliable-run state machine (JSONPath). Everything that differs between
  * tasks comes from the execution input (see {@link ReliableRunStateMachine}), so one state machine serves every task of
- * a stack. The loop: check concurrency → plan (the run-outcome Lambda) → run one attempt (.sync, with the run timeout)
- * → decide (the Lambda, from the attempt's task or error) → wait and run again, stop the timed-out task, or report the
- * run to the Lambda (asynchronously, once).
+ * a stack. The loop: plan (the run-outcome Lambda checks the input, fails the execution with ReliableRunInputError
+ * before any RunTask when it is malformed, and with FORBID/REPLACE takes the family's run lease) → concurrency (the
+ * lease's holder asked with DescribeExecution: still RUNNING → FORBID skips, REPLACE stops its execution and the
+ * family's tasks; not running → the lease is taken over; then any other running task of the family) → run one attempt
+ * (.sync, with the run timeout) → decide (the Lambda, from the attempt's task or error) → wait and run again, stop the
+ * timed-out task (found by its group), or report the run to the Lambda (asynchronously, once; the report gives the
+ * lease back).
  */
 export function reliableRunDefinition(): any {
   return {
     Comment: 'cdk-fargate-monitor reliable runs: retries, Spot fallback, run timeout, concurrency policy, OOM retry',
-    StartAt: 'CheckConcurrency',
+    StartAt: 'Plan',
     States: {
+      Plan: lambdaStep({ plan: { 'input.$': '$', 'executionId.$': '$$.Execution.Id' } },
+        { 'state.$': '$.Payload.state', 'lease.$': '$.Payload.lease', 'history': [] }, '$.loop', 'CheckConcurrency'),
       CheckConcurrency: {
         Type: 'Choice',
-        Choices: [{ Variable: '$.run.concurrencyPolicy', StringEquals: 'ALLOW', Next: 'Plan' }],
-        Default: 'ListRunning',
+        Choices: [
+          { Variable: '$.run.concurrencyPolicy', StringEquals: 'ALLOW', Next: 'ChooseCapacity' },
+          { Variable: '$.loop.lease.taken', BooleanEquals: true, Next: 'ListRunning' },
+        ],
+        Default: 'DescribeHolder',
       },
-      ListRunning: {
+      // The run that holds the lease: still running (in a task, in Backoff, between attempts), or dead?
+      DescribeHolder: {
         Type: 'Task',
-        Resource: 'arn:aws:states:::aws-sdk:ecs:listTasks',
-        Parameters: { 'Cluster.$': '$.run.cluster', 'Family.$': '$.run.family', 'DesiredStatus': 'RUNNING' },
-        ResultSelector: { 'TaskArns.$': '$.TaskArns' },
-        ResultPath: '$.running',
-        Retry: API_RETRY,
-        Next: 'AnyRunning',
+        Resource: 'arn:aws:states:::aws-sdk:sfn:describeExecution',
+        Parameters: { 'ExecutionArn.$': '$.loop.lease.holder' },
+        ResultSelector: { 'Status.$': '$.Status', 'RunStartedAt.$': '$.StartDate', 'Tasks': [] },
+        ResultPath: '$.skipped',
+        Retry: [{ ...API_RETRY[0], ErrorEquals: ['Sfn.SfnException', 'Sfn.ThrottlingException', 'States.Timeout'] }],
+        Catch: [{ ErrorEquals: ['Sfn.ExecutionDoesNotExistException'], ResultPath: null, Next: 'TakeOver' }],
+        Next: 'HolderRunning',
       },
+      HolderRunning: {
+        Type: 'Choice',
+        Choices: [
+          { And: [{ Variable: '$.skipped.Status', StringEquals: 'RUNNING' }, { Variable: '$.run.concurrencyPolicy', StringEquals: 'FORBID' }], Next: 'ReportSkipped' },
+          { Variable: '$.skipped.Status', StringEquals: 'RUNNING', Next: 'StopHolder' },
+        ],
+        Default: 'TakeOver',
+      },
+      // REPLACE: the previous run's execution is stopped (its pending retries with it), reported as replaced, and the
+      // family's running tasks (its task among them) are stopped.
+      StopHolder: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::aws-sdk:sfn:stopExecution',
+        Parameters: { 'ExecutionArn.$': '$.loop.lease.holder', 'Error': 'Replaced', 'Cause': 'Replaced by the next scheduled run (concurrencyPolicy REPLACE, cdk-fargate-monitor)' },
+        ResultPath: null,
+        Retry: API_RETRY,
+        Next: 'ReportReplaced',
+      },
+      ReportReplaced: {
+        ...invoke({ 'runOutcome': { 'executionArn.$': '$.loop.lease.holder', 'replacedBy.$': '$$.Execution.Id' }, 'config.$': '$.config' }, true),
+        ResultPath: null,
+        Next: 'ListPrevious',
+      },
+      ListPrevious: listFamily('$.running', 'StopPrevious'),
+      StopPrevious: {
+        ...stopEach('$.running.TaskArns', { Reason: 'Replaced by the next scheduled run (concurrencyPolicy REPLACE, cdk-fargate-monitor)' }, 'StopPreviousTask'),
+        Next: 'TakeOver',
+      },
+      TakeOver: lambdaStep({ takeOver: { 'input.$': '$', 'executionId.$': '$$.Execution.Id', 'previous.$': '$.loop.lease.holder' } },
+        { 'taken.$': '$.Payload.taken', 'holder.$': '$.Payload.holder' }, '$.loop.lease', 'CheckConcurrency'),
+      // The lease is ours: a task of the family started any other way counts too.
+      ListRunning: listFamily('$.running', 'AnyRunning'),
       AnyRunning: {
         Type: 'Choice',
         Choices: [
           { And: [{ Variable: '$.running.TaskArns[0]', IsPresent: true }, { Variable: '$.run.concurrencyPolicy', StringEquals: 'FORBID' }], Next: 'DescribeRunning' },
-          { And: [{ Variable: '$.running.TaskArns[0]', IsPresent: true }, { Variable: '$.run.concurrencyPolicy', StringEquals: 'REPLACE' }], Next: 'StopPrevious' },
+          { And: [{ Variable: '$.running.TaskArns[0]', IsPresent: true }, { Variable: '$.run.concurrencyPolicy', StringEquals: 'REPLACE' }], Next: 'StopRunning' },
         ],
-        Default: 'Plan',
+        Default: 'ChooseCapacity',
       },
       DescribeRunning: {
         Type: 'Task',
         Resource: 'arn:aws:states:::aws-sdk:ecs:describeTasks',
         Parameters: { 'Cluster.$': '$.run.cluster', 'Tasks.$': '$.running.TaskArns' },
         ResultSelector: { 'Tasks.$': '$.Tasks' },
-        ResultPath: '$.running',
+        ResultPath: '$.skipped',
         Retry: API_RETRY,
         Next: 'ReportSkipped',
       },
       ReportSkipped: {
-        ...invoke({ 'runOutcome': { 'executionArn.$': '$$.Execution.Id', 'skipped.$': '$.running' }, 'config.$': '$.config' }, true),
+        ...invoke({ 'runOutcome': { 'executionArn.$': '$$.Execution.Id', 'skipped.$': '$.skipped' }, 'config.$': '$.config' }, true),
         ResultPath: null,
         End: true,
       },
-      StopPrevious: {
-        ...stopEach('$.running.TaskArns', { Reason: 'Replaced by the next scheduled run (concurrencyPolicy REPLACE, cdk-fargate-monitor)' }, 'StopPreviousTask'),
-        Next: 'Plan',
-      },
-      Plan: {
-        ...invoke({ decide: { 'options.$': '$.run.options', 'executionId.$': '$$.Execution.Id' } }, false),
-        ResultSelector: { 'state.$': '$.Payload', 'history': [] },
-        ResultPath: '$.loop',
+      StopRunning: {
+        ...stopEach('$.running.TaskArns', { Reason: 'Replaced by the next scheduled run (concurrencyPolicy REPLACE, cdk-fargate-monitor)' }, 'StopRunningTask'),
         Next: 'ChooseCapacity',
       },
       ChooseCapacity: {
@@ -150,19 +210,52 @@ export function reliableRunDefinition(): any {
         Default: 'Report',
       },
       Backoff: { Type: 'Wait', SecondsPath: '$.decided.decision.waitSeconds', Next: 'ChooseCapacity' },
-      // A state timeout ends the state, not the task (Step Functions does not document stopping it): find the task by
-      // its startedBy and stop it.
-      FindTimedOutTask: {
+      // A state timeout ends the state, not the task (Step Functions does not document stopping it): find the run's
+      // task among the family's running tasks by its group (documented in DescribeTasks) and stop it.
+      FindTimedOutTask: listFamily('$.timedOut', 'AnyTimedOut'),
+      AnyTimedOut: {
+        Type: 'Choice',
+        Choices: [{ Variable: '$.timedOut.TaskArns[0]', IsPresent: true, Next: 'DescribeTimedOut' }],
+        Default: 'ReportTimedOut',
+      },
+      DescribeTimedOut: {
         Type: 'Task',
-        Resource: 'arn:aws:states:::aws-sdk:ecs:listTasks',
-        Parameters: { 'Cluster.$': '$.run.cluster', 'StartedBy.$': '$.loop.state.startedBy' },
-        ResultSelector: { 'TaskArns.$': '$.TaskArns' },
+        Resource: 'arn:aws:states:::aws-sdk:ecs:describeTasks',
+        Parameters: { 'Cluster.$': '$.run.cluster', 'Tasks.$': '$.timedOut.TaskArns' },
+        ResultSelector: { 'Tasks.$': '$.Tasks' },
         ResultPath: '$.timedOut',
         Retry: API_RETRY,
         Next: 'StopTimedOut',
       },
       StopTimedOut: {
-        ...stopEach('$.timedOut.TaskArns', { 'Reason.$': "States.Format('Run timed out after {} s (runTimeout): stopped by cdk-fargate-monitor', $.run.timeoutSeconds)" }, 'StopTimedOutTask'),
+        Type: 'Map',
+        ItemsPath: '$.timedOut.Tasks',
+        ItemSelector: {
+          'Cluster.$': '$.run.cluster',
+          'Task.$': '$$.Map.Item.Value',
+          'Group.$': '$.loop.state.group',
+          'Reason.$': "States.Format('Run timed out after {} s (runTimeout): stopped by cdk-fargate-monitor', $.run.timeoutSeconds)",
+        },
+        ItemProcessor: {
+          ProcessorConfig: { Mode: 'INLINE' },
+          StartAt: 'OfThisRun',
+          States: {
+            OfThisRun: {
+              Type: 'Choice',
+              Choices: [{ Variable: '$.Task.Group', StringEqualsPath: '$.Group', Next: 'StopTimedOutTask' }],
+              Default: 'OtherRun',
+            },
+            OtherRun: { Type: 'Succeed' },
+            StopTimedOutTask: {
+              Type: 'Task',
+              Resource: 'arn:aws:states:::aws-sdk:ecs:stopTask',
+              Parameters: { 'Cluster.$': '$.Cluster', 'Task.$': '$.Task.TaskArn', 'Reason.$': '$.Reason' },
+              Retry: API_RETRY,
+              End: true,
+            },
+          },
+        },
+        ResultPath: null,
         Next: 'ReportTimedOut',
       },
       ReportTimedOut: {

@@ -1,4 +1,4 @@
-import { Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
+import { ArnFormat, Duration, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -14,9 +14,12 @@ import { acknowledgeWildcardResources } from '../shared/nag';
 import { stackDefault } from '../shared/stack-default';
 
 /**
- * What a scheduled run does while the previous run of the same task definition family is still running (as
- * Kubernetes CronJob's `concurrencyPolicy`). The check is ECS ListTasks on the family (desired status RUNNING) in the
- * cluster when the run starts, so a task of the family started any other way counts too.
+ * What a scheduled run does while the previous run of the same job (task definition family, cluster) is still going,
+ * in any state: its task running, waiting in its backoff between retries, or between attempts (as Kubernetes CronJob's
+ * `concurrencyPolicy`). A run lease per family in the run-outcome handler's DynamoDB table holds the execution of the
+ * run in progress from its start to its report; a run that finds it held asks Step Functions whether that execution
+ * still runs (DescribeExecution), so a run that died cannot block the next one. Besides, a task of the family started
+ * any other way (ListTasks on the family, desired status RUNNING) counts too.
  */
 export enum ConcurrencyPolicy {
   /** Start the run anyway: runs may overlap. */
@@ -27,9 +30,10 @@ export enum ConcurrencyPolicy {
    */
   FORBID = 'FORBID',
   /**
-   * Stop the running task(s) of the family (StopTask with a reason; each is then reported as interrupted), then start
-   * this run at once: it does not wait for the stopped tasks to exit, so they overlap for as long as their containers
-   * take to stop (the agent's 10 s, then the app's `stopTimeout`, default 30 s).
+   * Stop the previous run, then start this one: its execution is stopped (StopExecution: its pending retries are
+   * cancelled; it is reported as interrupted, "replaced by the next scheduled run"), and the running tasks of the
+   * family are stopped (StopTask with a reason). This run does not wait for them to exit, so they overlap for as long
+   * as their containers take to stop (the agent's 10 s, then the app's `stopTimeout`, default 30 s).
    */
   REPLACE = 'REPLACE',
 }
@@ -40,13 +44,17 @@ export enum ConcurrencyPolicy {
  */
 export interface RunRetryOptions {
   /**
-   * Retries after the first attempt, for a run that could not start: RunTask answered with `failures[]` (capacity,
-   * placement; Step Functions' `AmazonECS.Unknown`), API throttling or server errors, or a task that stopped with
-   * TaskFailedToStart (image pull, secrets, ENI). With `onAppFailure`, also for an app that exited non-zero. 0–10.
+   * How many times a run is retried after its first attempt (counted as Kubernetes Job's `backoffLimit`, not as AWS
+   * Batch's `attempts`, which includes the first): `retries: 2` makes up to 3 attempts. For a run that could not
+   * start: RunTask answered with `failures[]` (capacity, placement; Step Functions' `AmazonECS.Unknown`), API
+   * throttling or server errors (`ECS.ServerException`, `ECS.ThrottlingException`, `ECS.AmazonECSException`, an
+   * `ECS.InvalidParameterException` that says it was throttled), or a task that stopped with TaskFailedToStart (image
+   * pull, secrets, ENI). With `onAppFailure`, also for an app that exited non-zero. The Spot fallback and the
+   * `oomRetry` sizes come on top of these. 0–10.
    *
    * @default 2
    */
-  readonly attempts?: number;
+  readonly retries?: number;
 
   /**
    * Wait before the first retry. Each next wait is `backoffRate` times longer, at most `maxBackoff`.
@@ -79,8 +87,9 @@ export interface RunRetryOptions {
 
   /**
    * With a `capacityProviderStrategies` that uses FARGATE_SPOT: when Spot has no capacity ("Capacity is unavailable at
-   * this time") or interrupts the task before the app finished (stop code SpotInterruption or TerminationNotice), run
-   * once more with launch type FARGATE at once, without backoff and outside `attempts`. Later attempts stay on FARGATE.
+   * this time"), or any RunTask `failures[]` (`AmazonECS.Unknown`, whatever its cause says), or interrupts the task
+   * before the app finished (stop code SpotInterruption or TerminationNotice), run once more with launch type FARGATE
+   * at once, without backoff and outside `retries`. Later attempts stay on FARGATE.
    *
    * @default true when the strategy uses FARGATE_SPOT
    */
@@ -138,7 +147,8 @@ export interface ReliableRunStateMachineProps extends AlarmActionOptions {
  * execution with the task's parameters as input ({@link reliableRunDefinition}). Each task adds statements to the
  * role (RunTask on its family in its cluster, StopTask/DescribeTasks on its cluster's tasks, ListTasks with an
  * `ecs:cluster` condition, PassRole for its two roles to ECS tasks only, InvokeFunction on its run-outcome handler) and
- * no resource. Logs every event (no execution data) to its own log group; X-Ray tracing on; `executionsFailedAlarm`
+ * no resource; the first also a policy of DescribeExecution/StopExecution on this state machine's own executions (the
+ * run lease of concurrencyPolicy FORBID/REPLACE). Logs every event (no execution data) to its own log group; X-Ray tracing on; `executionsFailedAlarm`
  * watches for executions that failed.
  *
  * Explicit, as the run-outcome handler: a task without `reliableRunStateMachine` uses the stack's default one
@@ -169,6 +179,7 @@ export class ReliableRunStateMachine extends Construct {
 
   private readonly granted = new Set<string>();
   private ecsSyncGranted = false;
+  private executionsPolicy?: iam.Policy;
 
   constructor(scope: Construct, id: string, props: ReliableRunStateMachineProps = {}) {
     super(scope, id);
@@ -237,6 +248,7 @@ export class ReliableRunStateMachine extends Construct {
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: [handler.functionArn] }));
     if (!this.ecsSyncGranted) {
       this.ecsSyncGranted = true;
+      this.grantOwnExecutions();
       // The Run a Job (.sync) pattern watches the task through this managed EventBridge rule (Step Functions developer
       // guide, "IAM policies for Amazon ECS/AWS Fargate": PutTargets, PutRule, DescribeRule on it).
       this.role.addToPrincipalPolicy(new iam.PolicyStatement({
@@ -249,6 +261,28 @@ export class ReliableRunStateMachine extends Construct {
         'RunTask of any revision of this task definition family (the schedule passes the current revision), with an ecs:cluster condition.'],
       [taskArns, 'StopTask/DescribeTasks/TagResource on the tasks of this cluster: the ids of the tasks a run starts are not known in advance.'],
     ]);
+  }
+
+  /**
+   * DescribeExecution and StopExecution on this state machine's own executions (the run lease: is the previous run
+   * still running; REPLACE stops it). In a policy of its own, not the role's default one: the state machine depends on
+   * that one, and this one names the state machine.
+   */
+  private grantOwnExecutions(): void {
+    const stack = Stack.of(this);
+    this.executionsPolicy = new iam.Policy(this, 'OwnExecutionsPolicy', {
+      roles: [this.role],
+      statements: [new iam.PolicyStatement({
+        actions: ['states:DescribeExecution', 'states:StopExecution'],
+        resources: [stack.formatArn({
+          service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+        })],
+      })],
+    });
+    acknowledgeWildcardResources(this.executionsPolicy, [[
+      stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${this.stateMachine.stateMachineName}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME }),
+      'DescribeExecution/StopExecution on the executions of this state machine only: their names are not known in advance.',
+    ]]);
   }
 
   /** Executions that failed (the state machine itself failed: a run may not have been reported). */

@@ -2,7 +2,7 @@ import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwat
 import { DynamoDBClient, GetItemCommand } from '@aws-sdk/client-dynamodb';
 import { SerialProxy } from './serial-proxy';
 import { awsConfig, createLogs, createTable, loadEvent, runHandler, slackWithWebhookSecrets, unique } from './support';
-import { startedByFor } from '../../lib/notifier/run-decision';
+import { groupFor } from '../../lib/notifier/run-decision';
 import { ConcurrencyPolicy } from '../../lib/scheduled-task';
 import {
   CAPACITY, definitionAndInput, ecsError, EVERY_OPTION, execute, FakeEcs, loadBundledHandler, synth, task,
@@ -84,7 +84,7 @@ async function metrics(cfg: { namespace: string; clusterName: string; family: st
 const sums = (m: Record<MetricName, number[]>) => Object.fromEntries(METRICS.map((n) => [n, m[n].reduce((a, b) => a + b, 0)]));
 
 describe('the run report of the real state machine, through the bundled handler', () => {
-  const retryProps = { ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { attempts: 2 } };
+  const retryProps = { ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { retries: 2 } };
   const spotThenFargate = () => [
     async () => { throw ecsError('AmazonECS.Unknown', `Failures: [{Reason: ${CAPACITY}}]`); },
     async () => task(),
@@ -131,7 +131,7 @@ describe('the run report of the real state machine, through the bundled handler'
     const table = await createTable();
     const appFails = () => async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 2; }))); };
     const { report, executionArn, cfg, ecsFake } = await stateMachineReport(
-      { runRetry: { attempts: 2, onAppFailure: true } }, [appFails(), appFails(), appFails()]);
+      { runRetry: { retries: 2, onAppFailure: true } }, [appFails(), appFails(), appFails()]);
     expect(ecsFake.runTasks).toHaveLength(3);
 
     const run = await runHandler([report], env(table));
@@ -241,17 +241,16 @@ describe('ECS STOPPED events of reliable-run attempts', () => {
     return e;
   }
 
-  test('an attempt\'s stop (startedBy cfm-…) publishes and posts nothing; the same event started otherwise is counted as before', async () => {
+  test('an attempt\'s stop (group cfm:…), should it reach the handler, publishes and posts nothing; the same event in group family:… is counted as before', async () => {
     const table = await createTable();
     const synthesized = definitionAndInput(synth(EVERY_OPTION), FAMILY).input;
     const attemptCfg = await testConfig(synthesized.config);
     const plainCfg = await testConfig(synthesized.config);
-    // The startedBy the state machine gives an attempt (36 characters: ECS keeps it whole).
-    const startedBy = startedByFor('arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:run-1', 1);
-    expect(startedBy).toMatch(/^cfm-[0-9a-f]{32}$/);
-    const attempt = stoppedEvent((d) => { d.startedBy = startedBy; });
-    const plain = stoppedEvent();
-    expect(plain.detail.startedBy).toBe('ecs-svc/9300480928766973637');
+    // The group the state machine gives a run's tasks; startedBy as AWS-recorded .sync outputs show it.
+    const group = groupFor('arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:run-1');
+    expect(group).toMatch(/^cfm:[0-9a-f]{32}$/);
+    const attempt = stoppedEvent((d) => { d.group = group; d.startedBy = 'AWS Step Functions'; });
+    const plain = stoppedEvent((d) => { d.group = `family:${FAMILY}`; });
 
     // As the rule target sends them: the detail, the resources and the config.
     const run = await runHandler([
@@ -270,5 +269,30 @@ describe('ECS STOPPED events of reliable-run attempts', () => {
     // Nothing claimed for the attempt: the run's report is what is claimed.
     const dynamodb = new DynamoDBClient(awsConfig());
     expect((await dynamodb.send(new GetItemCommand({ TableName: table, Key: { taskArn: { S: attempt.detail.taskArn } } }))).Item).toBeUndefined();
+  });
+});
+
+describe('Plan and TakeOver through the bundled handler (its own process, moto)', () => {
+  test('Plan takes the family\'s run lease; a second run finds it held and names the holder; the report gives it back; a malformed input is refused with ReliableRunInputError', async () => {
+    const table = await createTable();
+    const { input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.FORBID }), FAMILY);
+    const cfg = await testConfig(input.config);
+    const full = { ...input, config: cfg };
+    const a = `arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:${unique('a')}`;
+    const b = `arn:aws:states:eu-central-1:111111111111:execution:FargateMonitorReliableRuns:${unique('b')}`;
+    const first = await runHandler([{ plan: { input: full, executionId: a } }, { plan: { input: full, executionId: b } }], env(table));
+    expect(first.results[0].lease).toEqual({ taken: true, holder: a });
+    expect(first.results[0].state).toMatchObject({ attempt: 1, group: expect.stringMatching(/^cfm:[0-9a-f]{32}$/) });
+    expect(first.results[1].lease).toEqual({ taken: false, holder: a });
+    // TakeOver from a holder that is not the one found: refused, the holder named again.
+    const wrong = await runHandler([{ takeOver: { input: full, executionId: b, previous: 'arn:aws:states:eu-central-1:111111111111:execution:x:other' } }], env(table));
+    expect(wrong.results).toEqual([{ taken: false, holder: a }]);
+    // A's report (skipped here, for brevity) gives the lease back; B then takes it at Plan.
+    const report = await runHandler([{ runOutcome: { executionArn: a, skipped: { Tasks: [] } }, config: cfg },
+      { plan: { input: full, executionId: b } }], env(table));
+    expect(report.results[1].lease).toEqual({ taken: true, holder: b });
+    const bad = await runHandler([{ plan: { input: { ...full, run: { ...full.run, concurrencyPolicy: 'Forbid' } }, executionId: b } }], env(table));
+    expect(bad.results[0].error).toMatch(/^The execution input is refused before any RunTask: run.concurrencyPolicy must be one of ALLOW, FORBID, REPLACE \(exactly\), got "Forbid"$/);
+    expect(bad.stdout).not.toContain('RUN_OUTCOME');
   });
 });

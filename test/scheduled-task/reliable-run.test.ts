@@ -59,15 +59,17 @@ describe('the synthesized definition', () => {
 });
 
 describe('runs executed by the real state machine definition', () => {
-  const { definition, input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { attempts: 2 } }));
+  const { definition, input } = definitionAndInput(synth({ ...EVERY_OPTION, concurrencyPolicy: ConcurrencyPolicy.ALLOW, runRetry: { retries: 2 } }));
 
-  test('a run that succeeds at once: one RunTask on the strategy, startedBy cfm-…, one report, SUCCEEDED', async () => {
+  test('a run that succeeds at once: one RunTask on the strategy, group cfm:…, no StartedBy or Tags, one report, SUCCEEDED', async () => {
     const ecsFake = new FakeEcs([async () => task()]);
     const { run } = await execute(definition, input, ecsFake);
     expect(ecsFake.runTasks).toHaveLength(1);
     expect(ecsFake.runTasks[0].CapacityProviderStrategy).toEqual([{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }]);
     expect(ecsFake.runTasks[0].LaunchType).toBeUndefined();
-    expect(ecsFake.runTasks[0].StartedBy).toMatch(/^cfm-[0-9a-f]{32}$/);
+    expect(ecsFake.runTasks[0].Group).toMatch(/^cfm:[0-9a-f]{32}$/);
+    expect(ecsFake.runTasks[0].StartedBy).toBeUndefined();
+    expect(ecsFake.runTasks[0].Tags).toBeUndefined();
     expect(run.outcome.kind).toBe('SUCCEEDED');
     expect(run.attempts).toHaveLength(1);
   });
@@ -81,7 +83,7 @@ describe('runs executed by the real state machine definition', () => {
     expect(ecsFake.runTasks).toHaveLength(2);
     expect(ecsFake.runTasks[1].LaunchType).toBe('FARGATE');
     expect(ecsFake.runTasks[1].CapacityProviderStrategy).toBeUndefined();
-    expect(ecsFake.runTasks[1].StartedBy).not.toBe(ecsFake.runTasks[0].StartedBy);
+    expect(ecsFake.runTasks[1].Group).toBe(ecsFake.runTasks[0].Group);
     expect(run.outcome.kind).toBe('SUCCEEDED');
     // 1 + 2 retries + the Spot fallback + 1 OOM size
     expect(run.outcome.summary).toBe('attempt 2 of 5: FARGATE_SPOT had no capacity, ran on FARGATE');
@@ -106,7 +108,7 @@ describe('runs executed by the real state machine definition', () => {
       })));
     };
     const ecsFake = new FakeEcs([failed(), failed(), failed(), failed()]);
-    const onFargate = definitionAndInput(synth({ runRetry: { attempts: 2 }, oomRetry: { maxMemoryMiB: 1024 } }));
+    const onFargate = definitionAndInput(synth({ runRetry: { retries: 2 }, oomRetry: { maxMemoryMiB: 1024 } }));
     const { run, report } = await execute(onFargate.definition, onFargate.input, ecsFake);
     expect(ecsFake.runTasks.map((p) => p.LaunchType)).toEqual(['FARGATE', 'FARGATE', 'FARGATE']);
     expect(ecsFake.runTasks).toHaveLength(3); // 1 + retryAttempts 2
@@ -127,13 +129,14 @@ describe('runs executed by the real state machine definition', () => {
     expect(run.outcome.summary).toMatch(/^OOM at 512 MiB, succeeded at 1024 MiB: set memoryLimitMiB to 1024/);
   });
 
-  test('a run past its timeout → States.Timeout, the task is found by its startedBy and stopped with a reason: "timed out after …, stopped"', async () => {
+  test('a run past its timeout → States.Timeout, the task is found by its group and stopped with a reason: "timed out after …, stopped"', async () => {
     const ecsFake = new FakeEcs([() => new Promise(() => {})]);
     // The synthesized input with a 1-second timeout, so that the test does not wait an hour.
     const short = { ...input, run: { ...input.run, timeoutSeconds: 1, options: { ...input.run.options, timeoutSeconds: 1 } } };
     const { run } = await execute(definition, short, ecsFake);
-    expect(ecsFake.listed[0].StartedBy).toBe(ecsFake.runTasks[0].StartedBy);
+    expect(ecsFake.listed[0]).toEqual({ Cluster: input.run.cluster, Family: 'nightly0', DesiredStatus: 'RUNNING' });
     expect(ecsFake.stopped).toHaveLength(1);
+    expect(ecsFake.cluster.size).toBe(0);
     expect(ecsFake.stopped[0].Reason).toBe('Run timed out after 1 s (runTimeout): stopped by cdk-fargate-monitor');
     expect(run.outcome.kind).toBe('TIMED_OUT');
     expect(run.outcome.summary).toBe('timed out after 1 s, stopped');
@@ -178,7 +181,7 @@ describe('concurrency policy', () => {
 
 describe('what the earlier tests left open', () => {
   test('onAppFailure retries a non-zero app exit (with backoff) and the run succeeds on the retry', async () => {
-    const { definition, input } = definitionAndInput(synth({ runRetry: { attempts: 1, onAppFailure: true } }));
+    const { definition, input } = definitionAndInput(synth({ runRetry: { retries: 1, onAppFailure: true } }));
     const ecsFake = new FakeEcs([
       async () => { throw ecsError('States.TaskFailed', JSON.stringify(task((t) => { t.Containers[0].ExitCode = 3; }))); },
       async () => task(),
@@ -204,13 +207,16 @@ describe('what the earlier tests left open', () => {
 
   test('bad reliable-run props fail at synth naming the prop', () => {
     const cases: Array<[Partial<MonitoredScheduledTaskProps>, RegExp]> = [
-      [{ runRetry: { attempts: 11 } }, /runRetry.attempts must be a whole number from 0 to 10, got 11/],
+      [{ runRetry: { retries: 11 } }, /runRetry.retries must be a whole number from 0 to 10, got 11/],
       [{ runRetry: { backoffRate: 0.5 } }, /runRetry.backoffRate must be from 1 to 10, got 0.5/],
       [{ runRetry: { backoff: Duration.minutes(5), maxBackoff: Duration.minutes(1) } }, /runRetry.maxBackoff \(60 s\) must be at least runRetry.backoff \(300 s\)/],
       [{ runRetry: { spotFallback: true } }, /runRetry.spotFallback is true but capacityProviderStrategies does not use FARGATE_SPOT/],
       [{ runTimeout: Duration.minutes(30), maxRunDuration: Duration.hours(1) }, /runTimeout \(30 minutes\) is shorter than maxRunDuration \(1 hour\)/],
       [{ cpu: 256, memoryLimitMiB: 512, oomRetry: { maxMemoryMiB: 4096 } }, /oomRetry.maxMemoryMiB 4096 is not a valid Fargate memory size for cpu 256/],
-      [{ cpu: 256, memoryLimitMiB: 1024, oomRetry: { maxMemoryMiB: 512 } }, /oomRetry.maxMemoryMiB \(512\) must be above memoryLimitMiB \(1024\)/],
+      [{ cpu: 256, memoryLimitMiB: 1024, oomRetry: { maxMemoryMiB: 512 } }, /oomRetry.maxMemoryMiB \(512\) must be above memoryLimitMiB \(1024\); use one of 2048$/],
+      // Only the sizes it would accept: above the task's 2048 MiB, valid for 1 vCPU.
+      [{ cpu: 512, memoryLimitMiB: 2048, oomRetry: { maxMemoryMiB: 1024 } }, /oomRetry.maxMemoryMiB \(1024\) must be above memoryLimitMiB \(2048\); use one of 3072, 4096$/],
+      [{ cpu: 1024, memoryLimitMiB: 2048, oomRetry: { maxMemoryMiB: 1000 } }, /oomRetry.maxMemoryMiB 1000 is not a valid Fargate memory size for cpu 1024 above memoryLimitMiB \(2048\); use one of 3072, 4096, 5120, 6144, 7168, 8192$/],
     ];
     for (const [props, message] of cases) expect(() => synth(props)).toThrow(message);
   });
@@ -267,7 +273,7 @@ test('the derived missed-run window allows for the retries, so a run a retry rep
   expect(window({})).toBe(26);
   expect(window({ runTimeout: Duration.hours(2) })).toBe(26); // a timeout adds no attempt
   // 2 retries of up to 1 h each, 30 s + 60 s of backoff: 2 h 1.5 min more → 28 h.
-  expect(window({ runRetry: { attempts: 2 } })).toBe(28);
+  expect(window({ runRetry: { retries: 2 } })).toBe(28);
   // The same with runTimeout 2 h per attempt, plus a bigger OOM size (one more attempt): 3 × 2 h + 1.5 min more → 32 h.
-  expect(window({ runRetry: { attempts: 2 }, runTimeout: Duration.hours(2), oomRetry: { maxMemoryMiB: 1024 } })).toBe(32);
+  expect(window({ runRetry: { retries: 2 }, runTimeout: Duration.hours(2), oomRetry: { maxMemoryMiB: 1024 } })).toBe(32);
 });
