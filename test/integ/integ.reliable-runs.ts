@@ -38,11 +38,10 @@ export const CANARIES = {
 
 /**
  * How a task the reliable-run state machine started is told apart from a plain task stop: a field of the DescribeTasks
- * task and the pattern it must match. Today: RunTask `StartedBy` = `cfm-` + an MD5 of the execution and the attempt
- * (lib/notifier/run-decision.ts). When the design moves to RunTask's `Group` (issue 17), change only this constant (for
- * example `{ field: 'group', pattern: '^<the group the new design writes>' }`).
+ * task and the pattern it must match: RunTask's documented `Group`, `cfm:` + an MD5 of the execution ARN
+ * (`groupFor`, lib/notifier/run-decision.ts), on every attempt of a run.
  */
-export const ATTEMPT_MARK = { field: 'startedBy', pattern: '^cfm-[0-9a-f]{32}$' };
+export const ATTEMPT_MARK = { field: 'group', pattern: '^cfm:[0-9a-f]{32}$' };
 
 /** Synth-time bounds of the metric and log queries: the assertions run right after the deployment. */
 const windowStart = () => new Date(Date.now() - 2 * 3600_000);
@@ -75,7 +74,7 @@ export class CanaryStack extends Stack {
         ...common,
         family: CANARIES.ok.family,
         container: { image: ecs.ContainerImage.fromRegistry(IMAGE), command: ['sh', '-c', CANARIES.ok.command] },
-        runRetry: { attempts: 1 }, // the reliable-run path; a run that exits 0 needs no retry
+        runRetry: { retries: 1 }, // the reliable-run path; a run that exits 0 needs no retry
       }),
       oom: new MonitoredScheduledTask(this, 'Oom', {
         ...common,
