@@ -22,7 +22,6 @@ const ROOT = path.join(__dirname, '..');
 const ALLOWED: Record<string, string> = {
   backoffLimit: 'Kubernetes Job field, cited as the convention runRetry counts in',
   activeDeadlineSeconds: 'Kubernetes Job field, cited next to runTimeout',
-  expiresAt: 'the DynamoDB TTL attribute of the dedup table (a string in lib/, not a declaration)',
   nextToken: 'the GetQueryResults paging field (CloudWatch Logs API), cited for the fleet board\'s row limit',
 };
 

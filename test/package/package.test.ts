@@ -468,6 +468,11 @@ describe('the packed library, installed as users install it', () => {
     fs.writeFileSync(path.join(sources, 'UsageApp.java'), javaApp(sectionCodeBlock('Usage', 'java')));
     fs.writeFileSync(path.join(appDir, 'cdk.context.json'), JSON.stringify(CDK_CONTEXT));
     const env = userEnv();
+    // Maven never downloads a release version again once it is in ~/.m2: a copy of this library's 0.0.0 left there by
+    // an earlier run (before an API change) would be compiled against instead of this build. Remove it first, so the
+    // artifact always comes from this build's repository (dist/java).
+    fs.rmSync(path.join(os.homedir(), '.m2', 'repository', ...library.groupId.split('.'), library.artifactId, library.version),
+      { recursive: true, force: true });
     // Batch mode, the user's ~/.m2 as the cache (aws-cdk-lib is downloaded once); the classpath written to a file so
     // the CDK CLI runs the app with plain `java` (no exec plugin, no Maven in the synth).
     run('mvn package (Java app)', MAVEN, ['-B', '-q', '-ntp', 'compile', 'dependency:build-classpath',
