@@ -61,23 +61,23 @@ export function runsColumns(familyChars: number): QueryColumn[] {
 
 /** Every column the tables show, by name: one definition each. */
 const COLUMNS: { [name: string]: Omit<QueryColumn, 'name' | 'width'> & { width: number | 'family' } } = {
-  family: { expression: 'family', width: 'family' },
-  outcome: { expression: 'outcome', width: 'FAILED_TO_START'.length },
+  'family': { expression: 'family', width: 'family' },
+  'outcome': { expression: 'outcome', width: 'FAILED_TO_START'.length },
   // When the handler logged the line, seconds after the run ended: every line has it (a skipped or timed-out reliable
   // run has no `stoppedAt`). Budgeted at 23 characters ("2026-12-07 02:14:03.512"; how the console formats it is unverified).
   '@timestamp': { expression: '@timestamp', width: 23 },
-  runS: { expression: 'floor(durationSeconds) as runS', width: 6 },
-  memPct: { expression: 'peakMemoryPercent as memPct', width: 5 },
-  cpuAvgPct: { expression: 'cpuAverageUtilizationPercent as cpuAvgPct', width: 5 },
-  cpuMaxPct: { expression: 'cpuMaxUtilizationPercent as cpuMaxPct', width: 5 },
-  tries: { expression: 'attempts as tries', width: 2 },
-  exit: { expression: 'appExitCode as exit', width: 4 },
-  oom: { expression: 'oom', width: 5 },
-  stop: { expression: 'stopCode as stop', width: 'ServiceSchedulerInitiated'.length },
+  'runS': { expression: 'floor(durationSeconds) as runS', width: 6 },
+  'memPct': { expression: 'peakMemoryPercent as memPct', width: 5 },
+  'cpuAvgPct': { expression: 'cpuAverageUtilizationPercent as cpuAvgPct', width: 5 },
+  'cpuMaxPct': { expression: 'cpuMaxUtilizationPercent as cpuMaxPct', width: 5 },
+  'tries': { expression: 'attempts as tries', width: 2 },
+  'exit': { expression: 'appExitCode as exit', width: 4 },
+  'oom': { expression: 'oom', width: 5 },
+  'stop': { expression: 'stopCode as stop', width: 'ServiceSchedulerInitiated'.length },
   // ECS task ids are 32 hexadecimal digits
-  taskId: { expression: 'taskId', width: 32 },
-  why: { expression: `substr(summary, 0, ${REASON_CHARS}) as why`, width: REASON_CHARS },
-  rightSize: { expression: `substr(rightSize, 0, ${RIGHT_SIZE_CHARS}) as rightSize`, width: RIGHT_SIZE_CHARS },
+  'taskId': { expression: 'taskId', width: 32 },
+  'why': { expression: `substr(summary, 0, ${REASON_CHARS}) as why`, width: REASON_CHARS },
+  'rightSize': { expression: `substr(rightSize, 0, ${RIGHT_SIZE_CHARS}) as rightSize`, width: RIGHT_SIZE_CHARS },
 };
 
 function column(name: string, familyChars: number): QueryColumn {
