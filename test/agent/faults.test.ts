@@ -131,23 +131,29 @@ test('TMDE faults: absent at start, 500, hang, truncated, non-JSON, wrong-shaped
   const exit = await agent.terminate();
   expect(exit.code).toBe(0);
 
-  // Logged: each endpoint failure once when it starts, and once when it recovers — never once per poll.
+  // Logged: each endpoint failure once when it starts, and once when it recovers — never once per poll. A loaded
+  // machine may also make a healthy read outlast the 150 ms timeout: such a timeout is a real failure of that read, so
+  // it may stand between the injected ones (each with its recovery), but the six injected faults must all be there, in
+  // their order, each once.
   const logs = agent.logs();
   const down = logs.filter((l) => l.message.startsWith('task metadata endpoint /task/stats unavailable') && !l.message.includes('recovered'))
     .map((l) => l.message);
-  expect(down).toHaveLength(6);
-  expect(down[0]).toMatch(/ECONNREFUSED/);
-  expect(down[1]).toMatch(/HTTP 500/);
-  expect(down[2]).toMatch(/timed out after 150 ms/);
-  expect(down[3]).toMatch(/cut short|aborted|not JSON|socket hang up/);
-  expect(down[4]).toMatch(/not JSON/);
-  expect(down[5]).toMatch(/did not return a JSON object/); // [1,2,3], 42, "stats"; the wrong-shaped objects are skipped
-  expect(logs.filter((l) => /\/task\/stats unavailable: recovered/.test(l.message))).toHaveLength(6);
+  const injected = [/ECONNREFUSED/, /HTTP 500/, /timed out after 150 ms/, /cut short|aborted|not JSON|socket hang up/, /not JSON/,
+    /did not return a JSON object/]; // [1,2,3], 42, "stats"; the wrong-shaped objects are skipped
+  let next = 0;
+  const extra: string[] = [];
+  for (const m of down) {
+    if (next < injected.length && injected[next].test(m)) next++;
+    else extra.push(m);
+  }
+  expect(next).toBe(injected.length);
+  for (const m of extra) expect(m).toMatch(/timed out after 150 ms/);
+  expect(logs.filter((l) => /\/task\/stats unavailable: recovered/.test(l.message))).toHaveLength(down.length);
   expect(logs.filter((l) => l.message.startsWith('CPU counter went backwards'))).toEqual([
     expect.objectContaining({ containers: ['app'] }),
   ]);
   expect(logs.filter((l) => l.level === 'error')).toEqual([]);
-  expect(logs.length).toBeLessThan(30);
+  expect(logs.length).toBeLessThan(30 + 2 * extra.length);
 
   // Published: only exact values; every sample counted once; nothing for null/{} entries or the reset pair.
   const data = proxy.delivered();
@@ -192,8 +198,10 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
     const f = failures().length;
     const r = recoveries().length;
     await proxy.setMode(mode);
-    await agent.waitFor(() => failures().length > f && until(), 60_000, `a logged failure in ${mode}`);
-    expect(failures()[f].message).toMatch(why);
+    // The injected fault's own line (a loaded machine may add a timeout of a healthy call before it: also a real
+    // failure, but not the one this phase is about; any such extra line must be a timeout).
+    await agent.waitFor(() => failures().slice(f).some((l) => why.test(l.message)) && until(), 60_000, `a logged failure in ${mode}`);
+    for (const l of failures().slice(f).filter((x) => !why.test(x.message))) expect(l.message).toMatch(/TimeoutError|timed out|timeout/i);
     expect(agent.alive).toBe(true);
     await proxy.setMode('pass');
     await agent.waitFor(() => recoveries().length > r, 60_000, `a logged recovery after ${mode}`);
@@ -215,8 +223,14 @@ test('CloudWatch faults: throttling, 500s, hanging, unreachable; bounded buffer 
   expect(exit.code).toBe(0);
 
   const logs = agent.logs();
-  expect(failures()).toHaveLength(4); // one line per outage, however many flushes failed
-  expect(recoveries()).toHaveLength(4);
+  // One line per outage, however many flushes failed, each followed by its recovery. Beyond the four injected outages,
+  // only a timeout of a healthy call on a loaded machine (a real outage of its own, logged the same way) may appear.
+  const outages = [/Throttling: Rate exceeded/, /InternalService\w*: injected/, /ECONNREFUSED/];
+  const timeouts = failures().filter((l) => !outages.some((o) => o.test(l.message)));
+  for (const l of timeouts) expect(l.message).toMatch(/TimeoutError|timed out|timeout/i);
+  for (const o of outages) expect(failures().filter((l) => o.test(l.message))).toHaveLength(1);
+  expect(timeouts.length).toBeGreaterThanOrEqual(1); // the injected hang
+  expect(recoveries()).toHaveLength(failures().length);
   // The SDK retried within one flush: identical consecutive request bodies (a new flush would add new datums). Among all
   // calls: on a busy machine an attempt may also fail by the agent's timeout while moto is slow (answered 'pass').
   const all = proxy.puts();
