@@ -485,9 +485,7 @@ describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs In
       })],
     });
     const cfg = config(group, noSlack);
-    const started = Date.now();
     const run = await runHandler([ok, late, fts, ok].map((detail) => ({ detail, config: cfg })), env(table, { REPORT_WAIT_MS: '1500' }));
-    const took = Date.now() - started;
     expect(run.results.map((r) => `${r.result} ${r.slack ?? ''}`.trim())).toEqual(['handled no-slack', 'handled no-slack', 'handled no-slack', 'duplicate']);
     const lines = outcomeLines(run.stdout);
     expect(lines).toHaveLength(3);
@@ -534,10 +532,8 @@ describe('one RUN_OUTCOME line per task stop (for the fleet dashboard\'s Logs In
     // A task that never started: no REPORT is looked for.
     expect(lines[2]).toMatchObject({ taskArn: fts.taskArn, outcome: 'FAILED_TO_START', appExitCode: null, startedAt: null, durationSeconds: null, ...nullFigures });
     expect(Object.keys(lines[2])).toEqual(Object.keys(lines[0]));
-    // The wait is bounded: only the REPORT-less started task waited, about REPORT_WAIT_MS (its own log line above says
-    // 1 or 2 s). From outside the figure holds four invocations on a possibly busy machine: bounded below the 30 s an
-    // unbounded wait would take (the Lambda deadline less the 30 s kept for posting).
-    expect(took).toBeLessThan(25_000);
+    // The wait is bounded: only the REPORT-less started task waited, about REPORT_WAIT_MS, as its own log line above
+    // says (1 or 2 s). Not measured with the clock: a busy machine stretches the four invocations, not the wait.
     expect(slack.requests).toHaveLength(0);
   });
 

@@ -1,3 +1,4 @@
+import { withTaskFigures } from './support';
 import {
   AgentReport, buildMessage, clip, escapeMrkdwn, judge, parseReportLine, rightSize, runDurationSeconds, runOutcomeRecord, TaskStateDetail,
 } from '../../lib/notifier/run-outcome';
@@ -32,14 +33,7 @@ const report = (over: Partial<AgentReport> = {}): AgentReport => {
     samples: 3,
     ...over,
   };
-  return {
-    memoryLimitScope: 'task',
-    taskMaxMemoryUsedMiB: r.maxMemoryUsedMiB,
-    taskMemoryMiB: r.memoryLimitMiB,
-    taskMaxMemoryUtilizationPercent: r.maxMemoryUtilizationPercent,
-    taskMemorySource: r.memorySource,
-    ...r,
-  };
+  return withTaskFigures(r);
 };
 
 test('the message stays within Slack\'s limits whatever the event carries', () => {

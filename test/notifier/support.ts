@@ -78,14 +78,22 @@ export function reportLine(taskArn: string, figures: Partial<ReportData>): strin
     memorySource: 'tmde' as const,
     ...figures,
   };
-  return formatReport({
-    memoryLimitScope: 'task',
+  return formatReport(withTaskFigures(r))[1];
+}
+
+/**
+ * A REPORT of an app without a hard limit: its task figures are the app's (as the agent writes them), unless `r`
+ * gives its own.
+ */
+export function withTaskFigures<R extends Pick<ReportData, 'maxMemoryUsedMiB' | 'memoryLimitMiB' | 'maxMemoryUtilizationPercent' | 'memorySource'>>(r: R) {
+  return {
+    memoryLimitScope: 'task' as const,
     taskMaxMemoryUsedMiB: r.maxMemoryUsedMiB,
     taskMemoryMiB: r.memoryLimitMiB,
     taskMaxMemoryUtilizationPercent: r.maxMemoryUtilizationPercent,
     taskMemorySource: r.memorySource,
     ...r,
-  })[1];
+  };
 }
 
 /** Loads a fixture event: JSON, a Python dict literal (through Python's own parser), or the doc snippet with `...`. */

@@ -1,17 +1,15 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { PutItemCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import {
-  CAPACITY, definitionAndInput, ecsError, ensureLeaseTable, EVERY_OPTION, execute, EXECUTION, FakeEcs, loadBundledHandler, READINGS,
+  CAPACITY, definitionAndInput, ecsError, ensureLeaseTable, EVERY_OPTION, putLease, execute, EXECUTION, FakeEcs, loadBundledHandler, READINGS,
   resolveCfn, start, Started, synth, task,
 } from './reliable-run-support';
 import { ConcurrencyPolicy, MonitoredScheduledTaskProps } from '../../lib';
 import { decide, groupFor, plan, RunOptions } from '../../lib/notifier/run-decision';
-import { leaseKey } from '../../lib/notifier/run-plan';
 import { judgeRun } from '../../lib/notifier/run-report';
-import { awsConfig, loadEvent, unique } from '../notifier/support';
+import { loadEvent, unique } from '../notifier/support';
 import { matchEvents } from '../support/event-ruler';
 
 // What AWS leaves undocumented about the reliable-run state machine (REFERENCE §10), each reading run through the
@@ -249,15 +247,7 @@ describe('concurrency across the whole run (the run lease)', () => {
   test.each([['FAILED'], ['ABORTED'], ['SUCCEEDED'], ['unknown to Step Functions']])('a lease held by a run that died (%s) does not block the next run', async (status) => {
     const { definition, input } = inputFor(props(ConcurrencyPolicy.FORBID));
     const table = await ensureLeaseTable();
-    await new DynamoDBClient(awsConfig()).send(new PutItemCommand({
-      TableName: table,
-      Item: {
-        taskArn: { S: leaseKey(input.config.clusterName, input.config.family) },
-        state: { S: 'LEASE' },
-        holder: { S: arn('dead') },
-        expiresAt: { N: String(Math.floor(Date.now() / 1000) + 86_400) },
-      },
-    }));
+    await putLease(table, input, arn('dead'), +86_400);
     const ecsFake = new FakeEcs([async () => task()]);
     if (status !== 'unknown to Step Functions') ecsFake.executions.set(arn('dead'), { status, startDate: '2026-11-01T02:00:00Z' });
     const { run, started } = await execute(definition, input, ecsFake, arn('next'));
@@ -268,15 +258,7 @@ describe('concurrency across the whole run (the run lease)', () => {
   test('a lease past its bound (expiresAt) is taken without asking Step Functions', async () => {
     const { definition, input } = inputFor(props(ConcurrencyPolicy.FORBID));
     const table = await ensureLeaseTable();
-    await new DynamoDBClient(awsConfig()).send(new PutItemCommand({
-      TableName: table,
-      Item: {
-        taskArn: { S: leaseKey(input.config.clusterName, input.config.family) },
-        state: { S: 'LEASE' },
-        holder: { S: arn('stuck') },
-        expiresAt: { N: String(Math.floor(Date.now() / 1000) - 1) },
-      },
-    }));
+    await putLease(table, input, arn('stuck'), -1);
     const ecsFake = new FakeEcs([async () => task()]);
     ecsFake.executions.set(arn('stuck'), { status: 'RUNNING', startDate: '2026-11-01T02:00:00Z' });
     const { run, started } = await execute(definition, input, ecsFake, arn('next2'));
@@ -379,10 +361,7 @@ describe('what a run costs: state transitions as the emulator counts them, and t
     const holder = async (fake: FakeEcs, input: any, withTask: boolean) => {
       fake.executions.set(arn('holder'), { status: 'RUNNING', startDate: '2026-11-01T02:00:00Z' });
       if (withTask) fake.cluster.set('arn:aws:ecs:eu-central-1:111111111111:task/batch/prev', { TaskArn: 'arn:aws:ecs:eu-central-1:111111111111:task/batch/prev', Group: groupFor(arn('holder')), LastStatus: 'RUNNING', StartedAt: '2026-11-01T02:00:04Z' });
-      await new DynamoDBClient(awsConfig()).send(new PutItemCommand({
-        TableName: await ensureLeaseTable(),
-        Item: { taskArn: { S: leaseKey(input.config.clusterName, input.config.family) }, holder: { S: arn('holder') }, expiresAt: { N: String(Math.floor(Date.now() / 1000) + 3600) } },
-      }));
+      await putLease(await ensureLeaseTable(), input, arn('holder'), 3600);
     };
     await run('Skipped, `FORBID` (the previous run holds the lease)', { concurrencyPolicy: ConcurrencyPolicy.FORBID }, [], undefined, (f, i) => holder(f, i, false));
     await run('Replaces a run with a task to stop, `REPLACE`', { concurrencyPolicy: ConcurrencyPolicy.REPLACE }, [async () => task()], undefined, (f, i) => holder(f, i, true));

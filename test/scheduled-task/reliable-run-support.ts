@@ -11,6 +11,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import { ConcurrencyPolicy, MonitoredScheduledTask, MonitoredScheduledTaskProps } from '../../lib';
+import { leaseKey } from '../../lib/notifier/run-plan';
 import { judgeRun } from '../../lib/notifier/run-report';
 import { releaseRunLease, runStep } from '../../lib/notifier/run-steps';
 import { awsConfig, BUNDLE, ensureBundle, unique } from '../notifier/support';
@@ -52,6 +53,20 @@ export async function ensureLeaseTable(): Promise<string> {
   })).then(() => undefined);
   await leaseTableReady;
   return name;
+}
+
+/** Writes the run lease of the input's job as another execution (`holder`) left it, expiring `expiresInSeconds` from now. */
+export async function putLease(table: string, input: { config: { clusterName: string; family: string } }, holder: string,
+  expiresInSeconds: number): Promise<void> {
+  await new DynamoDBClient(awsConfig()).send(new PutItemCommand({
+    TableName: table,
+    Item: {
+      taskArn: { S: leaseKey(input.config.clusterName, input.config.family) },
+      state: { S: 'LEASE' },
+      holder: { S: holder },
+      expiresAt: { N: String(Math.floor(Date.now() / 1000) + expiresInSeconds) },
+    },
+  }));
 }
 
 export const img = ecs.ContainerImage.fromRegistry('public.ecr.aws/docker/library/busybox:latest');
