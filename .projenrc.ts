@@ -64,6 +64,7 @@ const project = new awscdk.AwsCdkConstructLibrary({
     '@aws-sdk/client-cloudwatch',
     '@aws-sdk/client-cloudwatch-logs',
     '@aws-sdk/client-dynamodb',
+    '@aws-sdk/client-ecs',
     '@aws-sdk/client-secrets-manager',
     '@types/aws-lambda',
     'aws-embedded-metrics',
