@@ -173,6 +173,7 @@ export class RunOutcomeHandler extends Construct {
   public readonly alarms: cloudwatch.Alarm[];
 
   private readonly namespaces = new Set<string>();
+  private readonly serviceArns: string[] = [];
   private flushRule?: events.Rule;
 
   constructor(scope: Construct, id: string, props: RunOutcomeHandlerProps = {}) {
@@ -263,27 +264,36 @@ export class RunOutcomeHandler extends Construct {
   }
 
   /**
-   * The crash windows' flush: a rule that invokes the function once a minute, so the summary of a crash loop's last
-   * window is posted when no further crash comes. Created with the first service with Slack notifications.
+   * The service watch's flush: a rule that invokes the function once a minute, so the summary of a crash loop's last
+   * window is posted when no further crash comes, and a service held at its ceiling is told when its time is up.
+   * Created with the first service with Slack notifications.
    */
   public get serviceWindowFlushRule(): events.IRule | undefined {
     return this.flushRule;
   }
 
   /**
-   * Lets the handler serve a FastScalingService's events (see `grantTask`) and keep its crash windows: reading and
-   * deleting the window items in the dedup table, and, once per handler, `serviceWindowFlushRule` (a rule and its
-   * Lambda permission, for every service of the handler together).
+   * Lets the handler serve a FastScalingService's events (see `grantTask`) and watch it: reading and deleting the
+   * window and ceiling items in the dedup table, `ecs:DescribeServices` on `serviceArn` (its desired count, for the
+   * ceiling), and, once per handler, `serviceWindowFlushRule` (a rule and its Lambda permission, for every service of
+   * the handler together). Adds statements to the function's role only (no resource per service).
    */
-  public grantService(namespace: string, logGroup: logs.ILogGroup, slack: SlackNotificationOptions): void {
+  public grantService(namespace: string, logGroup: logs.ILogGroup, slack: SlackNotificationOptions, serviceArn: string): void {
     this.grantTask(namespace, logGroup, slack);
+    if (!this.serviceArns.includes(serviceArn)) this.serviceArns.push(serviceArn);
     if (this.flushRule) return;
     this.function.addToRolePolicy(new iam.PolicyStatement({
       actions: ['dynamodb:GetItem', 'dynamodb:DeleteItem'],
       resources: [this.dedupTable.tableArn],
     }));
+    // One statement for every service of the handler (DescribeServices takes the service ARN as its resource). On the
+    // role itself: the function's addToRolePolicy puts a statement with a list token in a policy of its own.
+    this.function.role!.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['ecs:DescribeServices'],
+      resources: Lazy.list({ produce: () => this.serviceArns }),
+    }));
     this.flushRule = new events.Rule(this, 'ServiceWindowFlush', {
-      description: 'cdk-fargate-monitor: posts the summary of a service crash window that has ended (once a minute)',
+      description: 'cdk-fargate-monitor: posts ended service crash windows and services held at their ceiling (once a minute)',
       schedule: events.Schedule.rate(Duration.minutes(1)),
       targets: [new targets.LambdaFunction(this.function, { event: events.RuleTargetInput.fromObject({ serviceFlush: true }) })],
     });

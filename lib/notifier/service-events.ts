@@ -1,5 +1,5 @@
 // The run-outcome handler's service side: the events of a FastScalingService with Slack (task stops, deployments,
-// service actions, the ceiling alarm) and the scheduled flush of crash windows. Bundled into run-outcome.lambda; the
+// service actions, its scale-out alarm's state changes) and the scheduled flush of crash windows and ceiling watches. Bundled into run-outcome.lambda; the
 // claim, the REPORT reader and Slack posting are the handler's own, passed in (one way to do each).
 // Only run-outcome.lambda.ts imports this file, and its bundle carries the SDK (a devDependency, as for that file).
 /* eslint-disable import/no-extraneous-dependencies */
@@ -7,10 +7,12 @@ import { CloudWatchClient, PutMetricDataCommand, StandardUnit } from '@aws-sdk/c
 import {
   ConditionalCheckFailedException, DeleteItemCommand, DynamoDBClient, GetItemCommand, PutItemCommand, UpdateItemCommand,
 } from '@aws-sdk/client-dynamodb';
+import { DescribeServicesCommand, ECSClient } from '@aws-sdk/client-ecs';
 import { AgentReport, Outcome, SlackMessage, TaskStateDetail } from './run-outcome';
 import {
-  addCrash, ceilingMessage, crashMessage, CrashRecord, deploymentMessage, flushWindows, judgeServiceStop, ServiceEventDetail,
-  ServiceEventsConfig, serviceActionMessage, ServiceWindowState, summaryMessage, summaryPosted,
+  addCrash, applyAlarmState, CeilingState, ceilingMessage, ceilingTold, checkCeiling, crashMessage, CrashRecord, deploymentMessage,
+  flushWindows, judgeServiceStop, ServiceEventDetail, ServiceEventsConfig, serviceActionMessage, ServiceWindowState, summaryMessage,
+  summaryPosted,
 } from './service-incident';
 
 /** The service rule's target input. */
@@ -33,10 +35,16 @@ export interface ServiceHandlerDeps {
 
 const cloudwatch = new CloudWatchClient({});
 const dynamodb = new DynamoDBClient({});
+const ecs = new ECSClient({});
 const TABLE = () => process.env.DEDUP_TABLE_NAME ?? '';
-/** The item listing every service with a crash window (read by the scheduled flush: one GetItem when all is quiet). */
+/**
+ * The item listing every service with a crash window or a ceiling watch (read by the scheduled flush: one GetItem when
+ * all is quiet).
+ */
 export const WINDOW_INDEX_KEY = 'service-windows';
 const windowKey = (cfg: ServiceEventsConfig) => `service-window#${cfg.clusterName}/${cfg.serviceName}`;
+const CEILING_PREFIX = 'service-ceiling#';
+const ceilingKey = (cfg: ServiceEventsConfig) => `${CEILING_PREFIX}${cfg.clusterName}/${cfg.serviceName}`;
 const TTL_SECONDS = 7 * 86_400;
 
 const log = (level: string, message: string, extra: object = {}) => console.log(JSON.stringify({ level, message, ...extra }));
@@ -72,10 +80,7 @@ export async function handleServiceInput(input: any, deps: ServiceHandlerDeps): 
       const bucket = Math.floor(at / (cfg!.windowSeconds * 1000));
       return postOnce(`service-action#${cfg!.clusterName}/${cfg!.serviceName}#${ev.detail.eventName}#${bucket}`, 'failure', m, cfg!, deps);
     }
-    case 'CloudWatch Alarm State Change': {
-      if (ev.detail?.state?.value !== 'ALARM') return { result: 'ignored', event: `alarm ${ev.detail?.state?.value}` };
-      return postOnce(`service-event#${ev.id}#ALARM`, 'failure', ceilingMessage(cfg!, ev.detail?.state?.reason), cfg!, deps);
-    }
+    case 'CloudWatch Alarm State Change': return alarmStateChanged(ev, cfg!, deps);
     default:
       log('ERROR', `skipped: unknown detail-type ${JSON.stringify(ev.detailType)}`);
       return { result: 'skipped' };
@@ -178,14 +183,14 @@ async function publishCrash(cfg: ServiceEventsConfig, reason: string): Promise<v
   }));
 }
 
-// ---- the window item: optimistic concurrency on a version number ----
+// ---- the service items (crash window, ceiling watch): optimistic concurrency on a version number ----
 
-interface WindowItem { state: ServiceWindowState; version: number; cfg?: ServiceEventsConfig }
+interface StateItem<S> { state: S; version: number; cfg?: ServiceEventsConfig }
 
-async function readWindow(key: string): Promise<WindowItem> {
+async function readItem<S>(key: string): Promise<StateItem<S>> {
   const res = await dynamodb.send(new GetItemCommand({ TableName: TABLE(), Key: { taskArn: { S: key } }, ConsistentRead: true }));
   const item = res.Item;
-  if (!item) return { state: {}, version: 0 };
+  if (!item) return { state: {} as S, version: 0 };
   return {
     state: JSON.parse(item.window?.S ?? '{}'),
     version: Number(item.version?.N ?? 0),
@@ -193,13 +198,24 @@ async function readWindow(key: string): Promise<WindowItem> {
   };
 }
 
-/** Reads, changes and writes the service's window item; a concurrent writer makes it read again (up to 25 times). */
-async function updateWindow<T>(cfg: ServiceEventsConfig,
-  change: (s: ServiceWindowState) => { state: ServiceWindowState; result: T; remove?: boolean }): Promise<T> {
-  const key = windowKey(cfg);
+/** A change to one service item: the new state, what to return, and whether the flush must keep visiting it. */
+interface ItemChange<S, T> {
+  state: S;
+  result: T;
+  /** Delete the item (and take it off the flush's index). */
+  remove?: boolean;
+  /** Keep it on the flush's index. @default true */
+  watch?: boolean;
+  /** Write nothing (the state did not change). */
+  unchanged?: boolean;
+}
+
+/** Reads, changes and writes a service item; a concurrent writer makes it read again (up to 25 times). */
+async function updateItem<S, T>(key: string, cfg: ServiceEventsConfig, change: (s: S) => ItemChange<S, T>): Promise<T> {
   for (let attempt = 0; attempt < 25; attempt++) {
-    const cur = await readWindow(key);
-    const { state, result, remove } = change(cur.state);
+    const cur = await readItem<S>(key);
+    const { state, result, remove, watch, unchanged } = change(cur.state);
+    if (unchanged) return result;
     try {
       if (remove) {
         await dynamodb.send(new DeleteItemCommand({
@@ -222,8 +238,8 @@ async function updateWindow<T>(cfg: ServiceEventsConfig,
           ConditionExpression: cur.version === 0 ? 'attribute_not_exists(taskArn)' : 'version = :v',
           ExpressionAttributeValues: cur.version === 0 ? undefined : { ':v': { N: String(cur.version) } },
         }));
-        // ADD to a string set is idempotent: the flush finds this service.
-        await updateWindowIndex('ADD', key);
+        // ADD to (DELETE from) a string set is idempotent: the flush finds this service, or no longer visits it.
+        await updateWindowIndex(watch === false ? 'DELETE' : 'ADD', key);
       }
       return result;
     } catch (e) {
@@ -231,8 +247,11 @@ async function updateWindow<T>(cfg: ServiceEventsConfig,
       await new Promise((r) => setTimeout(r, 20 + Math.random() * 80 * (attempt + 1)));
     }
   }
-  throw new Error(`the crash window of ${cfg.serviceName} changed under every one of 25 attempts`);
+  throw new Error(`the item ${key} of ${cfg.serviceName} changed under every one of 25 attempts`);
 }
+
+const updateWindow = <T>(cfg: ServiceEventsConfig, change: (s: ServiceWindowState) => ItemChange<ServiceWindowState, T>) =>
+  updateItem(windowKey(cfg), cfg, change);
 
 /**
  * Closes an ended window and posts every pending summary, each once: the claim `<window key>#<start>` guards the
@@ -273,26 +292,109 @@ async function claimDone(key: string): Promise<boolean> {
   return res.Item?.state?.S === 'DONE';
 }
 
-/** The scheduled flush (once a minute): every service with a window item. */
+/**
+ * The scheduled flush (once a minute): every service on the index, its crash window or its ceiling watch. One
+ * service's failure does not stop the others; the invocation then fails (so the errors alarm sees it) after all.
+ */
 async function flushAll(deps: ServiceHandlerDeps): Promise<any> {
   const res = await dynamodb.send(new GetItemCommand({ TableName: TABLE(), Key: { taskArn: { S: WINDOW_INDEX_KEY } }, ConsistentRead: true }));
   const keys = res.Item?.keys?.SS ?? [];
   let summaries = 0;
+  let ceilings = 0;
+  const failed: string[] = [];
   for (const key of keys) {
-    const item = await readWindow(key);
-    if (!item.cfg) {
-      await dynamodb.send(new UpdateItemCommand({
-        TableName: TABLE(),
-        Key: { taskArn: { S: WINDOW_INDEX_KEY } },
-        UpdateExpression: 'DELETE #k :k',
-        ExpressionAttributeNames: { '#k': 'keys' },
-        ExpressionAttributeValues: { ':k': { SS: [key] } },
-      }));
-      continue;
+    try {
+      const item = await readItem<object>(key);
+      if (!item.cfg) {
+        await updateWindowIndex('DELETE', key);
+        continue;
+      }
+      if (key.startsWith(CEILING_PREFIX)) ceilings += await lookAtCeiling(item.cfg, deps);
+      else summaries += await postPendingSummaries(item.cfg, deps);
+    } catch (e) {
+      failed.push(key);
+      log('ERROR', `flush failed for ${key}, the next flush tries again: ${String((e as Error)?.message ?? e)}`);
     }
-    summaries += await postPendingSummaries(item.cfg, deps);
   }
-  return { result: 'flushed', services: keys.length, summaries };
+  if (failed.length) throw new Error(`the flush failed for ${failed.length} of ${keys.length} services: ${failed.join(', ')}`);
+  return { result: 'flushed', services: keys.length, summaries, ceilings };
+}
+
+// ---- the ceiling ----
+
+/**
+ * A state change of the service's scale-out alarm: kept by its state timestamp (newest wins). An ALARM puts the
+ * service on the flush's index and looks at it at once (it may already be at its ceiling); any other state takes it
+ * off (the item stays, so a late older ALARM changes nothing).
+ */
+async function alarmStateChanged(ev: ServiceEventInput['serviceEvent'], cfg: ServiceEventsConfig, deps: ServiceHandlerDeps) {
+  const value = ev.detail?.state?.value;
+  const at = Date.parse(ev.detail?.state?.timestamp ?? '') || Date.parse(ev.time ?? '');
+  if (typeof value !== 'string' || !Number.isFinite(at)) {
+    log('ERROR', 'skipped: an alarm state change without state.value or a time');
+    return { result: 'skipped' };
+  }
+  const applied = await updateItem<CeilingState, boolean>(ceilingKey(cfg), cfg, (s) => {
+    const r = applyAlarmState(s, value, at);
+    return { state: r.state, result: r.applied, unchanged: !r.applied, watch: r.state.alarm === 'ALARM' };
+  });
+  if (!applied) return { result: 'ignored', event: `alarm ${value}, not newer than the state kept` };
+  if (value !== 'ALARM') return { result: 'handled', alarm: value };
+  // The state is kept; the look is a head start (the flush looks again within a minute), so its failure is only logged.
+  const told = await lookAtCeiling(cfg, deps).catch((e) => {
+    log('WARN', `ceiling: could not look at the service now, the flush will: ${String((e as Error)?.message ?? e)}`);
+    return 0;
+  });
+  return { result: 'handled', alarm: value, told };
+}
+
+/** Reads the desired count and tells the ceiling once per ALARM episode when its time is up. Returns 1 if told. */
+async function lookAtCeiling(cfg: ServiceEventsConfig, deps: ServiceHandlerDeps): Promise<number> {
+  const key = ceilingKey(cfg);
+  const current = await readItem<CeilingState>(key);
+  if (current.state.alarm !== 'ALARM') {
+    await updateWindowIndex('DELETE', key);
+    return 0;
+  }
+  const desired = await desiredCount(cfg);
+  const now = Date.now();
+  const maxCapacity = cfg.maxCapacity ?? Infinity;
+  const ceilingMs = (cfg.ceilingSeconds ?? 300) * 1000;
+  const look = await updateItem<CeilingState, { tell: boolean; state: CeilingState }>(key, cfg, (s) => {
+    const r = desired === undefined ? { state: s, tell: false } : checkCeiling(s, desired, now, maxCapacity, ceilingMs);
+    return { state: r.state, result: r, watch: r.state.alarm === 'ALARM' };
+  });
+  if (!look.tell) return 0;
+  const episode = look.state.alarmSince!;
+  const claimKey = `${key}#${episode}`;
+  const t = token();
+  const claimed = await deps.claim(claimKey, t);
+  if (claimed) {
+    try {
+      const posted = await post('failure', ceilingMessage(cfg, look.state, now), cfg, deps);
+      await deps.markDone(claimKey, t, FAILED, posted);
+      log('INFO', 'ceiling told', { service: cfg.serviceName, alarmSince: new Date(episode).toISOString(), desired, slack: posted });
+    } catch (e) {
+      await deps.release(claimKey, t, false, false).catch(() => undefined);
+      throw e;
+    }
+  }
+  // Told now, or by another invocation (its claim): this episode is done either way.
+  if (claimed || await claimDone(claimKey)) {
+    await updateItem<CeilingState, void>(key, cfg, (s) => ({ state: ceilingTold(s, episode), result: undefined }));
+  }
+  return claimed ? 1 : 0;
+}
+
+/** The service's desired count (ECS DescribeServices), or undefined when ECS does not know the service. */
+async function desiredCount(cfg: ServiceEventsConfig): Promise<number | undefined> {
+  const res = await ecs.send(new DescribeServicesCommand({ cluster: cfg.clusterName, services: [cfg.serviceName] }));
+  const svc = res.services?.find((x) => x.serviceName === cfg.serviceName);
+  if (!svc || typeof svc.desiredCount !== 'number') {
+    log('WARN', `ceiling: ECS does not know the service ${cfg.serviceName} in ${cfg.clusterName}`, { failures: res.failures });
+    return undefined;
+  }
+  return svc.desiredCount;
 }
 
 /** Adds a service's window key to (or deletes it from) the index of open windows the flush reads. */

@@ -11,8 +11,12 @@ export interface ServiceEventsConfig extends RunOutcomeConfig {
   serviceName: string;
   /** The crash window, seconds: the first crash posts at once, later ones are counted and summarised per window. */
   windowSeconds: number;
-  /** The service's most tasks, for the ceiling message. */
+  /** The service's most tasks (`maxCapacity`): at or over it, the service is at its ceiling. */
   maxCapacity?: number;
+  /** How long the service must be at its ceiling with its scale-out alarm in ALARM before it is told, seconds. */
+  ceilingSeconds?: number;
+  /** The scale-out alarm's threshold (percent CPU), for the message. */
+  scaleOutThreshold?: number;
 }
 
 /** Why a service task stop is an incident; also the `Reason` dimension of `TaskCrashes`. */
@@ -309,10 +313,76 @@ export function serviceActionMessage(d: ServiceEventDetail, cfg: ServiceEventsCo
   return simple(`:no_entry: Tasks cannot start: ${cfg.serviceName}`, lines, d.eventType === 'WARN' ? YELLOW : RED, cfg);
 }
 
-export function ceilingMessage(cfg: ServiceEventsConfig, reason: string | undefined): SlackMessage {
+// ---- the ceiling: at maxCapacity while the scale-out alarm stays in ALARM ----
+
+/**
+ * A service's ceiling watch (one DynamoDB item), built from its scale-out alarm's "CloudWatch Alarm State Change"
+ * events and the desired count the handler reads (ECS DescribeServices). Times are epoch ms.
+ */
+export interface CeilingState {
+  /** The alarm's state as the newest event gave it (`detail.state.value`). */
+  alarm?: string;
+  /** `detail.state.timestamp` of that event: an event with an older (or the same) timestamp changes nothing. */
+  stateAt?: number;
+  /** When the alarm went into ALARM, this episode (the first ALARM after any other state). */
+  alarmSince?: number;
+  /** When the handler first found the desired count at `maxCapacity` in this episode (cleared when below it). */
+  atCeilingSince?: number;
+  /** The desired count last read. */
+  desired?: number;
+  /** `alarmSince` of the episode already told: one message per episode. */
+  toldFor?: number;
+}
+
+/**
+ * Applies one state change of the scale-out alarm (`value` at `at`, the event's `detail.state.timestamp`). Delivery is
+ * at least once and may be out of order (EventBridge): the newest timestamp wins, so a redelivered or late older event
+ * changes nothing. A new ALARM episode starts when the alarm was in any other state (or unknown); leaving ALARM ends it.
+ */
+export function applyAlarmState(state: CeilingState, value: string, at: number): { state: CeilingState; applied: boolean } {
+  if (state.stateAt !== undefined && at <= state.stateAt) return { state, applied: false };
+  if (value === 'ALARM') {
+    const same = state.alarm === 'ALARM';
+    return {
+      state: {
+        ...state, alarm: value, stateAt: at, alarmSince: same ? state.alarmSince : at, atCeilingSince: same ? state.atCeilingSince : undefined,
+      },
+      applied: true,
+    };
+  }
+  return { state: { ...state, alarm: value, stateAt: at, alarmSince: undefined, atCeilingSince: undefined }, applied: true };
+}
+
+/**
+ * One look at the service (`desired` count read at `now`): is it time to tell? Yes once per ALARM episode, when the
+ * alarm has been in ALARM and the desired count at or over `maxCapacity` (without a look below it) for `ceilingMs`,
+ * both measured from the later of the two starts. The handler looks on each ALARM event and once a minute, so the
+ * message comes `ceilingMs` to `ceilingMs` + 1 minute after the later start.
+ */
+export function checkCeiling(state: CeilingState, desired: number, now: number, maxCapacity: number, ceilingMs: number):
+{ state: CeilingState; tell: boolean } {
+  if (state.alarm !== 'ALARM' || state.alarmSince === undefined) return { state, tell: false };
+  const atCeilingSince = desired >= maxCapacity ? (state.atCeilingSince ?? now) : undefined;
+  const next: CeilingState = { ...state, desired, atCeilingSince };
+  const tell = atCeilingSince !== undefined && state.toldFor !== state.alarmSince
+    && now - Math.max(state.alarmSince, atCeilingSince) >= ceilingMs;
+  return { state: next, tell };
+}
+
+/** Marks the current episode told. */
+export function ceilingTold(state: CeilingState, alarmSince: number): CeilingState {
+  return state.alarmSince === alarmSince ? { ...state, toldFor: alarmSince } : state;
+}
+
+export function ceilingMessage(cfg: ServiceEventsConfig, state: CeilingState, now: number): SlackMessage {
+  const since = Math.max(state.alarmSince ?? now, state.atCeilingSince ?? now);
+  const minutes = Math.max(1, Math.round((now - since) / 60_000));
+  const threshold = typeof cfg.scaleOutThreshold === 'number' ? ` (${cfg.scaleOutThreshold} % CPU)` : '';
+  const cap = cfg.maxCapacity ? ` (${cfg.maxCapacity} tasks${typeof state.desired === 'number' ? `, desired ${state.desired}` : ''})` : '';
   return simple(`:chart_with_upwards_trend: At its ceiling: ${cfg.serviceName}`, [
-    `The service has run at its maxCapacity${cfg.maxCapacity ? ` (${cfg.maxCapacity} tasks)` : ''} with CPU over its scale-out threshold: the load is bigger than the service may grow.`,
+    `For ${minutes} min the service has run at its maxCapacity${cap} while its scale-out alarm stayed in ALARM${threshold}: ` +
+      'the load is bigger than the service may grow.',
+    `In ALARM since ${new Date(state.alarmSince ?? now).toISOString()}.`,
     'Raise maxCapacity, or make each task do more.',
-    ...reason ? [`Alarm: ${reason}`] : [],
   ], YELLOW, cfg);
 }

@@ -264,10 +264,11 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
    * Tell the service's incidents in Slack (README, "A service's incidents in Slack"): a crashed task (out of memory
    * with the agent's peak, non-zero exit, failed health checks, failed to start; never a scale-in, deployment or user
    * stop) at once, then one summary per `incidentWindow` while the crashes go on; a failed deployment and a circuit
-   * breaker's rollback; service actions that block capacity (at most once per window); the service at its ceiling.
-   * Completed deployments go to the success channel when `notifySuccess` (default true). Adds one EventBridge rule
-   * and its Lambda permission, the `TaskCrashes` metric and alarm, and the ceiling alarm; the stack's run-outcome
-   * handler serves it (with, once per handler, a one-minute rule that posts ended windows' summaries).
+   * breaker's rollback; service actions that block capacity (at most once per window); the service held at its
+   * ceiling (`scaledToCeilingDuration`). Completed deployments go to the success channel when `notifySuccess` (default
+   * true). Adds one EventBridge rule and its Lambda permission, and the `TaskCrashes` metric (its alarm only when
+   * `alarmOverrides.taskCrashes` is given); the stack's run-outcome handler serves it (with, once per handler, a
+   * one-minute rule and its permission that post ended windows' summaries and look at services at their ceiling).
    *
    * @default - no Slack messages and no TaskCrashes metric
    */
@@ -280,6 +281,16 @@ export interface FastScalingServiceProps extends MonitoredFargateOptions, Servic
    * @default Duration.minutes(10)
    */
   readonly incidentWindow?: Duration;
+
+  /**
+   * With `slackNotifications`: how long the service must run at `maxCapacity` (its desired count, ECS DescribeServices)
+   * while its scale-out alarm stays in ALARM before the failure channel is told, once per ALARM episode: the load is
+   * bigger than the service may grow. The handler follows the alarm's state changes and looks at the desired count on
+   * each ALARM and once a minute, so the message comes this long to a minute later. 1 minute to 1 day.
+   *
+   * @default Duration.minutes(5)
+   */
+  readonly scaledToCeilingDuration?: Duration;
 
   /**
    * The run-outcome handler that serves `slackNotifications`.
@@ -343,15 +354,15 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
 
   /**
    * With `slackNotifications`: the EventBridge rule sending the service's stopped tasks, deployment and service-action
-   * events and its ceiling alarm's state changes to the run-outcome handler.
+   * events and its scale-out alarm's state changes to the run-outcome handler.
    */
   public readonly incidentRule?: events.IRule;
 
-  /** With `slackNotifications`: `TaskCrashes` Sum ≥ threshold (default 3) in 5 minutes, a crash loop. */
+  /**
+   * With `slackNotifications` and `alarmOverrides.taskCrashes`: `TaskCrashes` Sum ≥ threshold (default 3) in 5
+   * minutes, a crash loop.
+   */
   public readonly taskCrashesAlarm?: cloudwatch.Alarm;
-
-  /** With `slackNotifications`: at `maxCapacity` with CPU over the scale-out threshold for 5 minutes (posted to Slack). */
-  public readonly scaledToCeilingAlarm?: cloudwatch.Alarm;
 
   private readonly incidents?: ServiceIncidents;
 
@@ -469,8 +480,8 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
         incidentWindow: props.incidentWindow,
         maxCapacity,
         scaleOutAlarm: this.cpuScaling.scaleOutAlarm,
+        scaledToCeilingDuration: props.scaledToCeilingDuration,
         taskCrashesAlarm: props.alarmOverrides?.taskCrashes,
-        scaledToCeilingAlarm: props.alarmOverrides?.scaledToCeiling,
         alarmActions: props.alarmActions,
         okActions: props.okActions,
       });
@@ -482,12 +493,11 @@ export class FastScalingService extends MonitoredFargateBase implements IFleetDa
           stacked: true,
           width: 12,
         }),
-        new cloudwatch.AlarmStatusWidget({ title: 'Incidents', alarms: incidents.alarms, width: 12 }),
+        ...incidents.alarms.length ? [new cloudwatch.AlarmStatusWidget({ title: 'Incidents', alarms: incidents.alarms, width: 12 })] : [],
       );
       this.incidentRule = incidents.rule;
       this.incidents = incidents;
       this.taskCrashesAlarm = incidents.taskCrashesAlarm;
-      this.scaledToCeilingAlarm = incidents.scaledToCeilingAlarm;
     }
 
     this.acknowledgeNagFindings(props.publicLoadBalancer ?? true);

@@ -38,22 +38,15 @@ export interface ServiceAlarmOverrides {
   readonly responseTime?: AlarmOverride;
 
   /**
-   * The crash-loop alarm (only with `slackNotifications`, whose handler publishes the metric): `TaskCrashes` Sum ≥
-   * threshold (count of crashed tasks, at least 1) in one 5-minute period. Missing data is not breaching.
+   * The crash-loop alarm, for paging (only with `slackNotifications`, whose handler publishes the metric): `TaskCrashes`
+   * Sum ≥ threshold (count of crashed tasks, at least 1) in one 5-minute period. Missing data is not breaching.
+   * Created only when this override is given and does not say `enabled: false` (`{}` or `{ enabled: true }` for the
+   * defaults): the Slack messages already tell a crash loop (the first crash at once, one summary per window), and
+   * without it a service with Slack adds only its EventBridge rule and that rule's Lambda permission.
    *
-   * @default - threshold 3, period 5 minutes, 1 of 1
+   * @default - no alarm; when given: threshold 3, period 5 minutes, 1 of 1
    */
   readonly taskCrashes?: AlarmOverride;
-
-  /**
-   * The ceiling alarm (only with `slackNotifications`; its ALARM is posted to the failure channel): every period of
-   * the evaluation the service's `DesiredTaskCount` (Container Insights) was at `maxCapacity` and the agent's CPU at or
-   * over the scale-out threshold. The threshold is fixed (the expression is 1 or 0): set how long with `period` and
-   * `evaluationPeriods`.
-   *
-   * @default - period 1 minute, 5 of 5 (five minutes at the ceiling)
-   */
-  readonly scaledToCeiling?: AlarmOverride;
 }
 
 /**

@@ -15,6 +15,9 @@ import { AlarmActionOptions, AlarmOverride } from '../shared/alarm-override';
 /** Default crash window: the first crash posts at once, later ones within it are summarised once. */
 export const DEFAULT_INCIDENT_WINDOW = Duration.minutes(10);
 
+/** Default time at the ceiling before it is told: the service at `maxCapacity` with its scale-out alarm in ALARM. */
+export const DEFAULT_SCALED_TO_CEILING_DURATION = Duration.minutes(5);
+
 /**
  * Properties of {@link ServiceIncidents}. Internal (not exported from the package).
  */
@@ -32,20 +35,21 @@ export interface ServiceIncidentsProps extends AlarmActionOptions {
   /** @default DEFAULT_INCIDENT_WINDOW */
   readonly incidentWindow?: Duration;
   readonly maxCapacity: number;
-  /** The scale-out alarm whose threshold the ceiling alarm uses. */
+  /** The scale-out alarm: its state changes (ALARM and back) tell the handler when the service may be at its ceiling. */
   readonly scaleOutAlarm: cloudwatch.Alarm;
-  /** @default - defaults */
+  /** @default DEFAULT_SCALED_TO_CEILING_DURATION */
+  readonly scaledToCeilingDuration?: Duration;
+  /** @default - no TaskCrashes alarm (created when given and not `enabled: false`) */
   readonly taskCrashesAlarm?: AlarmOverride;
-  /** @default - defaults */
-  readonly scaledToCeilingAlarm?: AlarmOverride;
 }
 
 /**
  * The incidents of a service, told in Slack: one EventBridge rule on the default bus that sends the service's task
  * stops (`group: service:<name>`, `lastStatus` STOPPED, in its cluster), its "ECS Deployment State Change" and
- * "ECS Service Action" events (`resources` = the service ARN), and the state changes of its ceiling alarm to the
- * stack's {@link RunOutcomeHandler}; the `TaskCrashes` alarm; and the ceiling alarm (the service at `maxCapacity`
- * while its CPU stays over the scale-out threshold). Internal to {@link FastScalingService}.
+ * "ECS Service Action" events (`resources` = the service ARN), and the state changes of its scale-out alarm to the
+ * stack's {@link RunOutcomeHandler}, which judges them, keeps the crash windows and the ceiling watch in its table, and
+ * posts. Per service: the rule and its Lambda permission; the `TaskCrashes` alarm only when asked for. Internal to
+ * {@link FastScalingService}.
  */
 export class ServiceIncidents extends Construct {
   /** The rule (one per service). */
@@ -54,11 +58,8 @@ export class ServiceIncidents extends Construct {
   /** The handler. */
   public readonly handler: RunOutcomeHandler;
 
-  /** `TaskCrashes` Sum ≥ threshold in a period. */
+  /** `TaskCrashes` Sum ≥ threshold in a period (only when `alarmOverrides.taskCrashes` asks for it). */
   public readonly taskCrashesAlarm?: cloudwatch.Alarm;
-
-  /** At `maxCapacity` with CPU over the scale-out threshold for the whole evaluation (default 5 × 1 minute). */
-  public readonly scaledToCeilingAlarm?: cloudwatch.Alarm;
 
   /** The created alarms. */
   public readonly alarms: cloudwatch.Alarm[];
@@ -74,18 +75,18 @@ export class ServiceIncidents extends Construct {
     if (!Token.isUnresolved(headroom) && !(headroom >= 0 && headroom <= 200)) {
       throw new Error(`slackNotifications.rightSizeHeadroomPercent must be between 0 and 200 (percent), got ${headroom}`);
     }
-    const window = props.incidentWindow ?? DEFAULT_INCIDENT_WINDOW;
-    const windowSeconds = window.toSeconds();
-    if (!Token.isUnresolved(windowSeconds) && !(windowSeconds >= 60 && windowSeconds <= 86_400)) {
-      throw new Error(`incidentWindow must be from 1 minute to 1 day, got ${window.toHumanString()}`);
-    }
+    const windowSeconds = checkedMinutes(props.incidentWindow ?? DEFAULT_INCIDENT_WINDOW, 'incidentWindow');
+    const ceilingSeconds = checkedMinutes(props.scaledToCeilingDuration ?? DEFAULT_SCALED_TO_CEILING_DURATION, 'scaledToCeilingDuration');
     this.namespace = props.taskMetrics.namespace;
     this.dimensions = { ClusterName: props.cluster.clusterName, ServiceName: props.serviceName };
     this.handler = props.handler ?? RunOutcomeHandler.of(this);
-    this.handler.grantService(this.namespace, props.logGroup, slack);
+    this.handler.grantService(this.namespace, props.logGroup, slack, props.service.serviceArn);
 
+    // Opt-in: the Slack messages already tell a crash loop (the first crash at once, one summary per window), and a
+    // service with Slack adds only its rule and permission. Asked for, it pages through the alarm actions.
+    const crashOverride = props.taskCrashesAlarm;
     const factory = new AlarmFactory(props);
-    this.taskCrashesAlarm = factory.create(this, {
+    this.taskCrashesAlarm = crashOverride === undefined ? undefined : factory.create(this, {
       id: 'TaskCrashesAlarm',
       overrideName: 'alarmOverrides.taskCrashes',
       metric: this.metricTaskCrashes({ period: Duration.minutes(5) }),
@@ -96,45 +97,16 @@ export class ServiceIncidents extends Construct {
       checkThreshold: (t) => (t >= 1 ? undefined : 'must be at least 1 (a count of crashed tasks)'),
       description: (t) => `${t} or more tasks of ${props.serviceName} crashed (out of memory, non-zero exit, failed health checks or failed ` +
         'to start) in 5 minutes: a crash loop. The Slack channel has the first crash and the summary; the dashboard has TaskCrashes by reason.',
-    }, props.taskCrashesAlarm);
-
-    // The ceiling: every minute of the evaluation the service's desired count (Container Insights) was at maxCapacity
-    // and the agent's CPU (the scale-out alarm's metric, at 1 minute) at or over the scale-out threshold. One standard
-    // alarm: a CloudWatch alarm cannot say "another alarm stayed in ALARM for N minutes" without one.
-    const threshold = (props.scaleOutAlarm.node.defaultChild as cloudwatch.CfnAlarm).threshold;
-    const minute = Duration.minutes(1);
-    this.scaledToCeilingAlarm = factory.create(this, {
-      id: 'ScaledToCeilingAlarm',
-      overrideName: 'alarmOverrides.scaledToCeiling',
-      metric: new cloudwatch.MathExpression({
-        expression: `IF(FILL(desired, 0) >= ${props.maxCapacity} AND FILL(cpu, 0) >= ${threshold}, 1, 0)`,
-        usingMetrics: {
-          desired: new cloudwatch.Metric({
-            namespace: 'ECS/ContainerInsights', metricName: 'DesiredTaskCount', dimensionsMap: this.dimensions, statistic: 'Maximum', period: minute,
-          }),
-          cpu: props.taskMetrics.metricCpuUtilization(undefined, { statistic: 'Average', period: minute }),
-        },
-        label: 'at maxCapacity and over the scale-out threshold',
-        period: minute,
-      }),
-      threshold: 1,
-      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-      evaluationPeriods: 5,
-      datapointsToAlarm: 5,
-      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
-      fixed: { threshold: 'the expression is 1 or 0; set the time with evaluationPeriods and period' },
-      description: () => `${props.serviceName} has run at maxCapacity (${props.maxCapacity} tasks) with CPU at or over the scale-out threshold ` +
-        `(${threshold} %) for the whole evaluation: the load is bigger than the service may grow. Raise maxCapacity or make each task do more.`,
-    }, props.scaledToCeilingAlarm);
-    this.alarms = [this.taskCrashesAlarm, this.scaledToCeilingAlarm].filter((a): a is cloudwatch.Alarm => a !== undefined);
+    }, crashOverride);
+    this.alarms = this.taskCrashesAlarm ? [this.taskCrashesAlarm] : [];
 
     const clusterArn = props.cluster.clusterArn;
     this.rule = new events.Rule(this, 'Events', {
-      description: `Stopped tasks, deployments, service actions and the ceiling alarm of ${props.serviceName}: told in Slack by the cdk-fargate-monitor run-outcome handler`,
+      description: `Stopped tasks, deployments, service actions and scale-out alarm states of ${props.serviceName}: told in Slack by the cdk-fargate-monitor run-outcome handler`,
       eventPattern: { source: ['aws.ecs'] }, // replaced below: aws-cdk-lib's EventPattern has no `$or`
     });
     (this.rule.node.defaultChild as events.CfnRule).addPropertyOverride('EventPattern', serviceEventPattern(
-      clusterArn, props.serviceName, props.service.serviceArn, this.scaledToCeilingAlarm?.alarmArn));
+      clusterArn, props.serviceName, props.service.serviceArn, props.scaleOutAlarm.alarmArn));
     const config = {
       appContainer: props.appContainerName,
       namespace: this.namespace,
@@ -151,6 +123,8 @@ export class ServiceIncidents extends Construct {
       notifySuccess: slack.notifySuccess ?? true,
       windowSeconds,
       maxCapacity: props.maxCapacity,
+      ceilingSeconds,
+      scaleOutThreshold: (props.scaleOutAlarm.node.defaultChild as cloudwatch.CfnAlarm).threshold,
     };
     this.rule.addTarget(new targets.LambdaFunction(this.handler.function, {
       event: events.RuleTargetInput.fromObject({
@@ -181,17 +155,27 @@ export class ServiceIncidents extends Construct {
   }
 }
 
+/** Seconds of a duration from 1 minute to 1 day; throws naming `prop`. */
+function checkedMinutes(d: Duration, prop: string): number {
+  const seconds = d.toSeconds();
+  if (!Token.isUnresolved(seconds) && !(seconds >= 60 && seconds <= 86_400)) {
+    throw new Error(`${prop} must be from 1 minute to 1 day, got ${d.toHumanString()}`);
+  }
+  return seconds;
+}
+
 /**
- * The rule's pattern: the service's STOPPED tasks, its deployment and service-action events, and its ceiling
- * alarm's state changes (EventBridge `$or`, each branch with its own `detail-type`).
+ * The rule's pattern: the service's STOPPED tasks, its deployment and service-action events, and every state change
+ * of its scale-out alarm (EventBridge `$or`, each branch with its own `detail-type`). The handler keeps the alarm's
+ * state from these (newest state timestamp wins), so ALARM and its end both come.
  */
-export function serviceEventPattern(clusterArn: string, serviceName: string, serviceArn: string, ceilingAlarmArn?: string): object {
+export function serviceEventPattern(clusterArn: string, serviceName: string, serviceArn: string, scaleOutAlarmArn: string): object {
   return {
-    source: ['aws.ecs', ...ceilingAlarmArn ? ['aws.cloudwatch'] : []],
+    source: ['aws.ecs', 'aws.cloudwatch'],
     $or: [
       { 'detail-type': ['ECS Task State Change'], 'detail': { clusterArn: [clusterArn], group: [`service:${serviceName}`], lastStatus: ['STOPPED'] } },
       { 'detail-type': ['ECS Deployment State Change', 'ECS Service Action'], 'resources': [serviceArn] },
-      ...ceilingAlarmArn ? [{ 'detail-type': ['CloudWatch Alarm State Change'], 'resources': [ceilingAlarmArn] }] : [],
+      { 'detail-type': ['CloudWatch Alarm State Change'], 'resources': [scaleOutAlarmArn] },
     ],
   };
 }

@@ -3,8 +3,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
+import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
 import { awsConfig, BUNDLE, createLogs, createTable, REGION, reportLine, slackWithWebhookSecrets, unique } from './support';
-import { addCrash, flushWindows, judgeServiceStop, ServiceWindowState, summaryLine, summaryPosted } from '../../lib/notifier/service-incident';
+import {
+  addCrash, applyAlarmState, CeilingState, ceilingTold, checkCeiling, flushWindows, judgeServiceStop, ServiceWindowState, summaryLine, summaryPosted,
+} from '../../lib/notifier/service-incident';
 import { motoUrl } from '../support/moto';
 
 // The service side of the run-outcome handler, through the real bundle (assets/lib/notifier/run-outcome.lambda) against
@@ -225,30 +228,16 @@ describe('through the bundled handler', () => {
     expect(text[5]).toContain('RESOURCE:FARGATE');
   }, 180_000);
 
-  test('the ceiling alarm: ALARM posted once (redelivery is a duplicate), OK ignored; other service actions ignored', async () => {
+  test('other service actions (SERVICE_STEADY_STATE) are ignored', async () => {
     const table = await createTable();
-    const cfg = config(await createLogs({}), { maxCapacity: 12 });
-    // Derived: a "CloudWatch Alarm State Change" with the fields of the CloudWatch User Guide's example.
-    const alarm = (value: string, id: string) => ({
-      'version': '0',
-      id,
-      'detail-type': 'CloudWatch Alarm State Change',
-      'source': 'aws.cloudwatch',
-      'account': '111111111111',
-      'time': '2026-12-07T04:00:00Z',
-      'region': 'eu-central-1',
-      'resources': ['arn:aws:cloudwatch:eu-central-1:111111111111:alarm:ceiling'],
-      'detail': { alarmName: 'ceiling', state: { value, reason: 'Threshold Crossed: 5 out of the last 5 datapoints were greater than or equal to the threshold (1.0).' } },
-    });
+    const cfg = config(await createLogs({}));
     // Derived: the AWS docs' START_IMPAIRED event renamed to SERVICE_STEADY_STATE (never posted).
     const steady = load(F.startImpaired);
     steady.detail.eventName = 'SERVICE_STEADY_STATE';
     steady.detail.eventType = 'INFO';
-    const run = await runAt([alarm('ALARM', 'a1'), alarm('ALARM', 'a1'), alarm('OK', 'a2'), steady].map((e) => ({ at: Date.now(), input: input(e, cfg) })), env(table));
-    expect(run.results.map((r) => r.result)).toEqual(['handled', 'duplicate', 'ignored', 'ignored']);
-    const posts = slack.posts('/failure');
-    expect(posts.map(headerOf)).toEqual([`:chart_with_upwards_trend: At its ceiling: ${cfg.serviceName}`]);
-    expect(JSON.stringify(posts[0])).toContain('maxCapacity (12 tasks)');
+    const run = await runAt([{ at: Date.now(), input: input(steady, cfg) }], env(table));
+    expect(run.results.map((r) => r.result)).toEqual(['ignored']);
+    expect(slack.posts('/failure').filter((m) => JSON.stringify(m).includes(cfg.serviceName))).toEqual([]);
   }, 120_000);
 
   test('TaskCrashes: one per crash, with and without Reason, in the service\'s namespace', async () => {
@@ -325,4 +314,169 @@ describe('through the bundled handler', () => {
     expect(run.results.filter((r) => r.result === 'flushed' && r.summaries === 1)).toHaveLength(1);
     expect(run.results.filter((r) => r.result === 'duplicate')).toHaveLength(1);
   }, 300_000);
+});
+
+describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM', () => {
+  const MIN = 60_000;
+  const ceilingHeader = (cfg: { serviceName: string }) => `:chart_with_upwards_trend: At its ceiling: ${cfg.serviceName}`;
+
+  describe('pure model', () => {
+    const T = 5 * MIN;
+    /** Applies the events, then looks once a minute (at :30) with the given desired count per minute; returns the minutes told. */
+    function told(events: Array<[string, number]>, desiredAt: (minute: number) => number, minutes = 20, max = 10): number[] {
+      let s: CeilingState = {};
+      const out: number[] = [];
+      const byMinute = new Map<number, Array<[string, number]>>();
+      for (const e of events) byMinute.set(Math.floor(e[1] / MIN), [...byMinute.get(Math.floor(e[1] / MIN)) ?? [], e]);
+      for (let m = 0; m < minutes; m++) {
+        for (const [value, at] of byMinute.get(m) ?? []) s = applyAlarmState(s, value, at).state;
+        const r = checkCeiling(s, desiredAt(m), m * MIN + 30_000, max, T);
+        s = r.state;
+        if (r.tell) { out.push(m + 0.5); s = ceilingTold(s, s.alarmSince!); }
+      }
+      return out;
+    }
+
+    test('in ALARM from 0 and at the ceiling: told once, at the first look 5 minutes after both began', () => {
+      expect(told([['ALARM', 0]], () => 10)).toEqual([5.5]);
+    });
+    test('at the ceiling only from minute 3: 5 minutes from then', () => {
+      expect(told([['ALARM', 0]], (m) => (m < 3 ? 8 : 10))).toEqual([8.5]);
+    });
+    test('below maxCapacity: never; a look below it starts the time again', () => {
+      expect(told([['ALARM', 0]], () => 9)).toEqual([]);
+      expect(told([['ALARM', 0]], (m) => (m === 4 ? 9 : 10))).toEqual([10.5]);
+    });
+    test('the alarm flaps (OK at 3, ALARM at 4): the time starts again at 4', () => {
+      expect(told([['ALARM', 0], ['OK', 3 * MIN], ['ALARM', 4 * MIN]], () => 10)).toEqual([9.5]);
+    });
+    test('out of order: an OK newer than the ALARM, delivered first, wins; a redelivered ALARM changes nothing', () => {
+      let s = applyAlarmState({}, 'OK', 60_000).state;
+      expect(applyAlarmState(s, 'ALARM', 0).applied).toBe(false);
+      s = applyAlarmState(s, 'ALARM', 120_000).state;
+      expect(applyAlarmState(s, 'ALARM', 120_000)).toEqual({ state: s, applied: false });
+      expect(s).toMatchObject({ alarm: 'ALARM', alarmSince: 120_000 });
+    });
+    test('two episodes, two messages; INSUFFICIENT_DATA ends an episode like OK', () => {
+      expect(told([['ALARM', 0], ['OK', 7 * MIN], ['ALARM', 8 * MIN]], () => 10)).toEqual([5.5, 13.5]);
+      expect(told([['ALARM', 0], ['INSUFFICIENT_DATA', 3 * MIN], ['ALARM', 4 * MIN]], () => 10)).toEqual([9.5]);
+    });
+  });
+
+  describe('through the bundled handler, against moto\'s ECS', () => {
+    const ecsClient = new ECSClient(awsConfig());
+
+    /** A cluster and a service with `desired` tasks in moto; returns the names and a setter. */
+    async function ecsService(desired: number) {
+      const clusterName = unique('cluster');
+      const serviceName = unique('web');
+      await ecsClient.send(new CreateClusterCommand({ clusterName }));
+      const td = await ecsClient.send(new RegisterTaskDefinitionCommand({
+        family: unique('web'), containerDefinitions: [{ name: 'app', image: 'public.ecr.aws/nginx/nginx:1.27', memory: 512 }],
+      }));
+      await ecsClient.send(new CreateServiceCommand({
+        cluster: clusterName, serviceName, taskDefinition: td.taskDefinition!.taskDefinitionArn, desiredCount: desired,
+      }));
+      const setDesired = (n: number) => ecsClient.send(new UpdateServiceCommand({ cluster: clusterName, service: serviceName, desiredCount: n }));
+      return { clusterName, serviceName, setDesired };
+    }
+
+    // Derived: a "CloudWatch Alarm State Change" with the fields of the CloudWatch User Guide's example event
+    // ("Alarm events and EventBridge"): detail.state.value / .timestamp / .reason, previousState.
+    const alarmEvent = (value: string, at: number, id: string) => ({
+      'version': '0',
+      id,
+      'detail-type': 'CloudWatch Alarm State Change',
+      'source': 'aws.cloudwatch',
+      'account': '111111111111',
+      'time': new Date(at).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      'region': 'eu-central-1',
+      'resources': ['arn:aws:cloudwatch:eu-central-1:111111111111:alarm:web-scale-out'],
+      'detail': {
+        alarmName: 'web-scale-out',
+        state: { value, timestamp: new Date(at).toISOString().replace('Z', '+0000'), reason: 'Threshold Crossed: 1 out of the last 1 datapoints [92.0] was greater than or equal to the threshold (70.0).' },
+        previousState: { value: value === 'ALARM' ? 'OK' : 'ALARM' },
+      },
+    });
+    const flushAt = (at: number) => ({ at, input: { serviceFlush: true } });
+    const mine = (cfg: { serviceName: string }) => slack.posts('/failure').filter((m) => headerOf(m) === ceilingHeader(cfg));
+
+    test('held at maxCapacity in ALARM: nothing for 5 minutes, then one message; redelivery and later flushes add none', async () => {
+      const table = await createTable();
+      const svc = await ecsService(10);
+      const cfg = config(await createLogs({}), {
+        clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300, scaleOutThreshold: 70,
+      });
+      const t0 = Math.floor(Date.now() / 1000) * 1000;
+      const a = alarmEvent('ALARM', t0, unique('ev'));
+      const first = await runAt([
+        { at: t0 + 2_000, input: input(a, cfg) },
+        ...[0, 1, 2, 3, 4].map((m) => flushAt(t0 + m * MIN + 30_000)),
+      ], env(table));
+      expect(first.results.map((r) => r.error)).toEqual(Array(6).fill(undefined));
+      expect(first.results[0]).toMatchObject({ result: 'handled', alarm: 'ALARM', told: 0 });
+      expect(mine(cfg)).toEqual([]);
+      const second = await runAt([
+        flushAt(t0 + 5 * MIN + 30_000),
+        { at: t0 + 5 * MIN + 40_000, input: input(a, cfg) }, // the same event again
+        flushAt(t0 + 6 * MIN + 30_000),
+        flushAt(t0 + 7 * MIN + 30_000),
+      ], env(table));
+      expect(second.results.map((r) => r.ceilings ?? r.result)).toEqual([1, 'ignored', 0, 0]);
+      const posts = mine(cfg);
+      expect(posts).toHaveLength(1);
+      const text = JSON.stringify(posts[0]);
+      expect(text).toContain('maxCapacity (10 tasks, desired 10)');
+      expect(text).toContain('(70 % CPU)');
+      expect(text).toContain(`In ALARM since ${new Date(t0).toISOString()}`);
+    }, 180_000);
+
+    test('below maxCapacity nothing is told; reaching it starts the time; OK ends the watch', async () => {
+      const table = await createTable();
+      const svc = await ecsService(8);
+      const cfg = config(await createLogs({}), { clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300 });
+      const t0 = Math.floor(Date.now() / 1000) * 1000;
+      await runAt([
+        { at: t0 + 1_000, input: input(alarmEvent('ALARM', t0, unique('ev')), cfg) },
+        ...[0, 1, 2, 3, 4, 5, 6, 7].map((m) => flushAt(t0 + m * MIN + 30_000)),
+      ], env(table));
+      expect(mine(cfg)).toEqual([]);
+      await svc.setDesired(10); // scaled out to the ceiling just before minute 8
+      const at = await runAt([flushAt(t0 + 8 * MIN), ...[9, 10, 11, 12, 13, 14].map((m) => flushAt(t0 + m * MIN + 30_000))], env(table));
+      // First seen at the ceiling at 8:00: not at 12:30 (4.5 min), told at 13:30 (5.5 min), the first look 5 minutes on.
+      expect(at.results.map((r) => r.ceilings)).toEqual([0, 0, 0, 0, 0, 1, 0]);
+      expect(mine(cfg)).toHaveLength(1);
+      // OK: the watch ends (the flush no longer looks at the service) and nothing more is told.
+      const ok = await runAt([
+        { at: t0 + 15 * MIN, input: input(alarmEvent('OK', t0 + 15 * MIN - 5_000, unique('ev')), cfg) },
+        flushAt(t0 + 15 * MIN + 30_000),
+      ], env(table));
+      expect(ok.results[0]).toMatchObject({ result: 'handled', alarm: 'OK' });
+      expect(ok.results[1].ceilings).toBe(0);
+      expect(mine(cfg)).toHaveLength(1);
+    }, 180_000);
+
+    test('out of order and flapping, as EventBridge may deliver: the newest state wins, a flap starts the time again', async () => {
+      const table = await createTable();
+      const svc = await ecsService(10);
+      const cfg = config(await createLogs({}), { clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300 });
+      const t0 = Math.floor(Date.now() / 1000) * 1000;
+      const run = await runAt([
+        // The OK at 2 min arrives before the ALARM of 0 min it followed: the ALARM is older, and ignored.
+        { at: t0 + 2 * MIN + 5_000, input: input(alarmEvent('OK', t0 + 2 * MIN, unique('ev')), cfg) },
+        { at: t0 + 2 * MIN + 6_000, input: input(alarmEvent('ALARM', t0, unique('ev')), cfg) },
+        flushAt(t0 + 2 * MIN + 30_000),
+        // ALARM again at 3 min, OK at 5, ALARM at 6 (a flap): the time counts from 6.
+        { at: t0 + 3 * MIN + 1_000, input: input(alarmEvent('ALARM', t0 + 3 * MIN, unique('ev')), cfg) },
+        ...[3, 4].map((m) => flushAt(t0 + m * MIN + 30_000)),
+        { at: t0 + 5 * MIN + 1_000, input: input(alarmEvent('OK', t0 + 5 * MIN, unique('ev')), cfg) },
+        { at: t0 + 6 * MIN + 1_000, input: input(alarmEvent('ALARM', t0 + 6 * MIN, unique('ev')), cfg) },
+        ...[6, 7, 8, 9, 10, 11, 12].map((m) => flushAt(t0 + m * MIN + 30_000)),
+      ], env(table));
+      expect(run.results.slice(0, 2).map((r) => r.result)).toEqual(['handled', 'ignored']);
+      const flushes = run.results.filter((r) => r.result === 'flushed').map((r) => r.ceilings);
+      expect(flushes).toEqual([0, 0, 0, 0, 0, 0, 0, 0, 1, 0]); // told at 11.5 (6 min + 1 s + 5 min)
+      expect(mine(cfg)).toHaveLength(1);
+    }, 180_000);
+  });
 });

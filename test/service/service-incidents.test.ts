@@ -32,7 +32,7 @@ const rulesWithPattern = (t: Template) => Object.entries(t.findResources('AWS::E
   .filter(([, r]: any) => r.Properties.EventPattern?.$or);
 
 describe('the service rule', () => {
-  test('one rule per service: its STOPPED tasks, its deployment and service-action events, its ceiling alarm; on the stack\'s handler', () => {
+  test('one rule per service: its STOPPED tasks, its deployment and service-action events, its scale-out alarm\'s states; on the stack\'s handler', () => {
     const { stack } = service({ serviceName: 'sin-web_service-dev' });
     const t = Template.fromStack(stack);
     const rules = rulesWithPattern(t);
@@ -43,7 +43,7 @@ describe('the service rule', () => {
       $or: [
         { 'detail-type': ['ECS Task State Change'], 'detail': { clusterArn: [expect.anything()], group: ['service:sin-web_service-dev'], lastStatus: ['STOPPED'] } },
         { 'detail-type': ['ECS Deployment State Change', 'ECS Service Action'], 'resources': [{ Ref: expect.stringMatching(/^WebService/) }] },
-        { 'detail-type': ['CloudWatch Alarm State Change'], 'resources': [{ 'Fn::GetAtt': [expect.stringMatching(/ScaledToCeilingAlarm/), 'Arn'] }] },
+        { 'detail-type': ['CloudWatch Alarm State Change'], 'resources': [{ 'Fn::GetAtt': [expect.stringMatching(/^WebCpuScaleOutUpperAlarm/), 'Arn'] }] },
       ],
     });
     const target = rule.Properties.Targets[0];
@@ -51,6 +51,7 @@ describe('the service rule', () => {
     expect(target.InputTransformer.InputPathsMap).toMatchObject({ 'detail-type': '$.detail-type', 'detail': '$.detail', 'resources': '$.resources' });
     expect(plain(target.InputTransformer.InputTemplate)).toContain('"windowSeconds":600');
     expect(plain(target.InputTransformer.InputTemplate)).toContain('"serviceName":"sin-web_service-dev"');
+    expect(plain(target.InputTransformer.InputTemplate)).toContain('"maxCapacity":10,"ceilingSeconds":300,"scaleOutThreshold":70');
     // The handler's once-a-minute flush, and its read of the window items.
     t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)', Targets: [Match.objectLike({ Input: '{"serviceFlush":true}' })] });
     t.hasResourceProperties('AWS::IAM::Policy', {
@@ -58,22 +59,33 @@ describe('the service rule', () => {
     });
   });
 
+  test('least privilege for the ceiling: ecs:DescribeServices on the services of the handler only, in one statement', () => {
+    const stack = newStack();
+    new FastScalingService(stack, 'A', { container: { image }, slackNotifications: slackOf(stack) });
+    new FastScalingService(stack, 'B', { container: { image }, slackNotifications: slackOf(stack) });
+    new FastScalingService(stack, 'C', { container: { image } });
+    const statements = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))
+      .flatMap((p: any) => p.Properties.PolicyDocument.Statement)
+      .filter((st: any) => [st.Action].flat().some((a: string) => a.startsWith('ecs:Describe')));
+    expect(statements).toEqual([{ Action: 'ecs:DescribeServices', Effect: 'Allow', Resource: [{ Ref: expect.stringMatching(/^AService/) }, { Ref: expect.stringMatching(/^BService/) }] }]);
+  });
+
   test('the pattern, as EventBridge\'s matcher (event-ruler) reads it: this service\'s events match, another service\'s do not', () => {
     const { stack } = service({ serviceName: 'sin-web_service-dev' });
     const [, rule]: any = rulesWithPattern(Template.fromStack(stack))[0];
     const clusterArn = 'arn:aws:ecs:ap-northeast-2:653734769926:cluster/sin-web_cluster-dev';
     const serviceArn = 'arn:aws:ecs:us-west-2:111122223333:service/default/servicetest';
-    const alarmArn = 'arn:aws:cloudwatch:eu-central-1:111111111111:alarm:ceiling';
+    const alarmArn = 'arn:aws:cloudwatch:eu-central-1:111111111111:alarm:web-scale-out';
     // The template's references, resolved as CloudFormation would for this service.
     const pattern = JSON.parse(JSON.stringify(rule.Properties.EventPattern), (_k, v) => {
       if (v && typeof v === 'object' && v.Ref) return serviceArn;
-      if (v && typeof v === 'object' && v['Fn::GetAtt']) return v['Fn::GetAtt'][0].includes('Ceiling') ? alarmArn : clusterArn;
+      if (v && typeof v === 'object' && v['Fn::GetAtt']) return v['Fn::GetAtt'][0].includes('ScaleOutUpperAlarm') ? alarmArn : clusterArn;
       return v;
     });
     const hc = load('kotlinx_task-state-change_STOPPED_ServiceSchedulerInitiated_failed-ELB-health-checks_fargate_service-group_v6.json');
     const derived = (e: any, edit: (e: any) => void) => { const c = JSON.parse(JSON.stringify(e)); edit(c); return c; };
     // Derived: a CloudWatch Alarm State Change with the fields of the CloudWatch User Guide's example.
-    const alarmEvent = (arn: string) => ({
+    const alarmEvent = (arn: string, value = 'ALARM') => ({
       'version': '0',
       'id': 'c4c1c1c9-6542-e61b-6ef0-8c4d36933a92',
       'detail-type': 'CloudWatch Alarm State Change',
@@ -82,7 +94,7 @@ describe('the service rule', () => {
       'time': '2026-12-07T04:00:00Z',
       'region': 'eu-central-1',
       'resources': [arn],
-      'detail': { alarmName: 'ceiling', state: { value: 'ALARM', reason: 'Threshold Crossed' }, previousState: { value: 'OK' } },
+      'detail': { alarmName: 'web-scale-out', state: { value, reason: 'Threshold Crossed' }, previousState: { value: 'OK' } },
     });
     const cases: Array<[string, object, boolean]> = [
       ['failed health checks of this service (real)', hc, true],
@@ -97,7 +109,8 @@ describe('the service rule', () => {
       ['start impaired (AWS docs)', load('awsdocs-2022_service-action_WARN_SERVICE_TASK_START_IMPAIRED.json'), true],
       ['another service\'s failed deployment (derived)', derived(load('awsdocs-2022_deployment-state-change_ERROR_SERVICE_DEPLOYMENT_FAILED.json'),
         (e) => { e.resources = ['arn:aws:ecs:us-west-2:111122223333:service/default/other']; }), false],
-      ['the ceiling alarm (derived)', alarmEvent(alarmArn), true],
+      ['the scale-out alarm going to ALARM (derived)', alarmEvent(alarmArn), true],
+      ['the scale-out alarm back to OK (derived)', alarmEvent(alarmArn, 'OK'), true],
       ['another alarm (derived)', alarmEvent('arn:aws:cloudwatch:eu-central-1:111111111111:alarm:other'), false],
     ];
     const matched = matchEvents([pattern], cases.map((c) => c[1])).map((r) => r[0]);
@@ -108,24 +121,33 @@ describe('the service rule', () => {
 describe('resources', () => {
   const count = (stack: Stack) => Object.keys(Template.fromStack(stack).toJSON().Resources).length;
 
-  test('a service with Slack adds its rule and permission and its two alarms; the handler adds its flush rule and permission once', () => {
-    const counts = (slackServices: number, plainServices: number) => {
+  test('a service with Slack adds its rule and permission only (the TaskCrashes alarm when asked for); the handler adds its flush rule and permission once', () => {
+    const counts = (slackServices: number, plainServices: number, crashAlarm = false) => {
       const stack = newStack();
       RunOutcomeHandler.of(stack);
-      for (let i = 0; i < slackServices; i++) new FastScalingService(stack, `Slack${i}`, { container: { image }, slackNotifications: slackOf(stack) });
+      for (let i = 0; i < slackServices; i++) {
+        new FastScalingService(stack, `Slack${i}`, {
+          container: { image }, slackNotifications: slackOf(stack), alarmOverrides: crashAlarm ? { taskCrashes: {} } : undefined,
+        });
+      }
       for (let i = 0; i < plainServices; i++) new FastScalingService(stack, `Plain${i}`, { container: { image } });
       return count(stack);
     };
     const none = counts(0, 2);
     const one = counts(1, 1);
     const two = counts(2, 0);
-    expect(one - none).toBe(4 + 2); // rule, permission, TaskCrashes alarm, ceiling alarm + the flush rule and its permission
-    expect(two - one).toBe(4);
+    expect(one - none).toBe(2 + 2); // the rule and its permission + the handler's flush rule and its permission
+    expect(two - one).toBe(2);
+    expect(counts(2, 0, true) - two).toBe(2); // one TaskCrashes alarm per service, when asked for
   });
 });
 
 describe('alarms and props', () => {
-  test('TaskCrashes alarm (3 in 5 minutes, overridable) and the ceiling alarm (maxCapacity and the scale-out threshold, 5 × 1 minute)', () => {
+  test('TaskCrashes alarm: none by default; asked for, 3 in 5 minutes, overridable; no ceiling alarm (the handler watches)', () => {
+    const plainOne = service();
+    expect(plainOne.svc.taskCrashesAlarm).toBeUndefined();
+    Template.fromStack(plainOne.stack).resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'TaskCrashes' }, 0);
+    expect(service({ alarmOverrides: { taskCrashes: { enabled: false } } }).svc.taskCrashesAlarm).toBeUndefined();
     const { stack, svc } = service({ maxCapacity: 12, alarmOverrides: { taskCrashes: { threshold: 5 } } });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
@@ -137,14 +159,10 @@ describe('alarms and props', () => {
       TreatMissingData: 'notBreaching',
       Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: svc.serviceName }]),
     });
-    t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: Match.arrayWith([Match.objectLike({ Expression: 'IF(FILL(desired, 0) >= 12 AND FILL(cpu, 0) >= 70, 1, 0)' })]),
-      EvaluationPeriods: 5,
-      DatapointsToAlarm: 5,
-      Threshold: 1,
-    });
+    expect(service({ alarmOverrides: { taskCrashes: {} } }).svc.taskCrashesAlarm).toBeDefined();
+    // No ceiling alarm: the handler watches the scale-out alarm and the desired count.
+    expect(JSON.stringify(t.findResources('AWS::CloudWatch::Alarm'))).not.toContain('DesiredTaskCount');
     expect(svc.taskCrashesAlarm).toBeDefined();
-    expect(svc.scaledToCeilingAlarm).toBeDefined();
     expect(svc.incidentRule).toBeDefined();
   });
 
@@ -167,7 +185,8 @@ describe('alarms and props', () => {
 
   test('bad props fail at synth, naming the prop', () => {
     expect(() => service({ incidentWindow: Duration.seconds(30) })).toThrow(/incidentWindow must be from 1 minute to 1 day/);
-    expect(() => service({ alarmOverrides: { scaledToCeiling: { threshold: 2 } } })).toThrow(/alarmOverrides\.scaledToCeiling/);
+    expect(() => service({ scaledToCeilingDuration: Duration.seconds(30) })).toThrow(/scaledToCeilingDuration must be from 1 minute to 1 day, got 30 seconds/);
+    expect(() => service({ scaledToCeilingDuration: Duration.days(2) })).toThrow(/scaledToCeilingDuration must be from 1 minute to 1 day/);
     expect(() => service({ alarmOverrides: { taskCrashes: { threshold: 0 } } })).toThrow(/alarmOverrides\.taskCrashes\.threshold/);
   });
 

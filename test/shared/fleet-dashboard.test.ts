@@ -534,7 +534,9 @@ describe('what the jobs rely on, and the services\' crashes', () => {
 test('a FastScalingService with slackNotifications brings its crashes graph, its incident alarms and the handler\'s alarms; without, none', () => {
   const stack = newStack();
   const webhook = secretsmanager.Secret.fromSecretNameV2(stack, 'Hook', 'slack/hook');
-  const loud = new FastScalingService(stack, 'Loud', { container: { image }, serviceName: 'loud', slackNotifications: { webhook } });
+  const loud = new FastScalingService(stack, 'Loud', {
+    container: { image }, serviceName: 'loud', slackNotifications: { webhook }, alarmOverrides: { taskCrashes: { enabled: true } },
+  });
   const quiet = new FastScalingService(stack, 'Quiet', { container: { image }, serviceName: 'quiet' });
   new FleetDashboard(stack, 'Fleet', { members: [loud, quiet] });
   const body = fleetBody(stack);
@@ -543,7 +545,7 @@ test('a FastScalingService with slackNotifications brings its crashes graph, its
   expect(titled(body, 'quiet: task crashes')).toHaveLength(0);
   const handler = RunOutcomeHandler.of(stack);
   const alarmArns = alarmWidgets(body).flatMap((w: any) => w.properties.alarms);
-  for (const a of [...handler.alarms, loud.taskCrashesAlarm!, loud.scaledToCeilingAlarm!]) expect(alarmArns).toContainEqual(arnOf(a));
+  for (const a of [...handler.alarms, loud.taskCrashesAlarm!]) expect(alarmArns).toContainEqual(arnOf(a));
   // The handler's alarms come first: a broken handler leaves every other widget silent.
   expect(alarmArns.slice(0, handler.alarms.length)).toEqual(handler.alarms.map(arnOf));
 });
