@@ -89,7 +89,15 @@ export class ServiceIncidents extends Construct {
     this.taskCrashesAlarm = crashOverride === undefined ? undefined : factory.create(this, {
       id: 'TaskCrashesAlarm',
       overrideName: 'alarmOverrides.taskCrashes',
-      metric: this.metricTaskCrashes({ period: Duration.minutes(5) }),
+      // FILL: every period a real datapoint (0 without crashes). On the raw metric, once the newest period is empty
+      // CloudWatch judges by the most recent real datapoint, an older period still holding the loop's crashes: after a
+      // loop the alarm went OK, ALARM, OK again (test/service/alarm-timelines.test.ts, evaluator with sliding periods).
+      metric: new cloudwatch.MathExpression({
+        expression: 'FILL(crashes, 0)',
+        usingMetrics: { crashes: this.metricTaskCrashes({ period: Duration.minutes(5) }) },
+        label: 'TaskCrashes (0 without crashes)',
+        period: Duration.minutes(5),
+      }),
       threshold: 3,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 1,

@@ -80,8 +80,8 @@ test('memory: one high 10 s sample of any task alarms at the next 10 s evaluatio
 });
 
 /*
- * TaskCrashes: Sum of the run-outcome handler's crash datums (ClusterName + ServiceName), ≥ 3 in one 5-minute period,
- * missing data notBreaching.
+ * TaskCrashes: FILL(Sum of the run-outcome handler's crash datums (ClusterName + ServiceName), 0) ≥ 3 in one 5-minute
+ * period, missing data notBreaching.
  *
  * What the handler publishes (lib/notifier/service-events.ts, `publishCrash`): one PutMetricData call per crashed task
  * when its STOPPED event arrives, one datum Value 1 with the alarm's two dimensions (and another with `Reason` added:
@@ -123,19 +123,22 @@ const crashAlarmThreshold1 = crashAlarmOf({ threshold: 1 });
  * (`extraPeriods`) and where a 5-minute period starts (`windowAlignment`: 'evaluation', the documented sliding periods
  * ending at each once-a-minute evaluation [UG-EVAL]/[UG-LAMBDA]; 'period', whole periods since the epoch, ASSUMPTION).
  */
-type Reading = { readonly windowAlignment: 'evaluation' | 'period'; readonly extraPeriods: number };
-const SLIDING: Reading[] = [0, 2, 5].map((extraPeriods) => ({ windowAlignment: 'evaluation', extraPeriods }));
-const ALIGNED: Reading[] = [0, 2, 5].map((extraPeriods) => ({ windowAlignment: 'period', extraPeriods }));
+type Reading = { readonly windowAlignment: 'evaluation' | 'period'; readonly extraPeriods: number; readonly fillEmptySeries: boolean };
+const readings = (windowAlignment: Reading['windowAlignment']): Reading[] =>
+  [0, 2, 5].flatMap((extraPeriods) => [false, true].map((fillEmptySeries) => ({ windowAlignment, extraPeriods, fillEmptySeries })));
+const SLIDING = readings('evaluation');
+const ALIGNED = readings('period');
 const READINGS = [...SLIDING, ...ALIGNED];
 
 /** Seconds from a crash to the handler's publication, by crash number. */
 const DELAYS: Record<string, (i: number) => number> = {
   '5 s': () => 5, '25 s': () => 25, '90 s': () => 90, '180 s': () => 180, 'mixed 5–180 s': (i) => [90, 5, 180, 25, 60][i % 5],
 };
-/** Cases as [sliding | aligned, extra periods, delay]. */
-const CASES = READINGS.flatMap((r) => Object.keys(DELAYS).map((delay) => [labelOf(r), r.extraPeriods, delay] as const));
+/** Cases as [sliding | aligned, extra periods, FILL of an empty series, delay]. */
+const CASES = READINGS.flatMap((r) => Object.keys(DELAYS).map((delay) => [labelOf(r), r.extraPeriods, r.fillEmptySeries, delay] as const));
 function labelOf(r: Reading): 'sliding' | 'aligned' { return r.windowAlignment === 'evaluation' ? 'sliding' : 'aligned'; }
-const readingOf = (label: 'sliding' | 'aligned', extraPeriods: number): Reading => ({ windowAlignment: label === 'sliding' ? 'evaluation' : 'period', extraPeriods });
+const readingOf = (label: 'sliding' | 'aligned', extraPeriods: number, fillEmptySeries: boolean): Reading =>
+  ({ windowAlignment: label === 'sliding' ? 'evaluation' : 'period', extraPeriods, fillEmptySeries });
 
 /** The handler's datums for crashes at these instants (ms), published `delay` later; sorted publish instants too. */
 function published(crashes: number[], delay: (i: number) => number): { points: RawDatapoint[]; at: number[] } {
@@ -159,28 +162,29 @@ function firstPast(p: number, reading: Reading): number {
 const minutes = (t: number) => (t - T0) / MIN;
 
 describe('TaskCrashes: Sum of the handler\'s crash datums ≥ 3 in one 5-minute period, missing data notBreaching', () => {
-  test('the synthesized alarm reads the datum the handler publishes (TaskCrashes, ClusterName + ServiceName)', () => {
+  test('the synthesized alarm reads the datum the handler publishes (TaskCrashes, ClusterName + ServiceName) through FILL(…, 0)', () => {
     expect(crashAlarm).toMatchObject({
-      Namespace: 'FargateMonitor',
-      MetricName: 'TaskCrashes',
-      Statistic: 'Sum',
-      Period: 300,
       EvaluationPeriods: 1,
       Threshold: 3,
       ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       TreatMissingData: 'notBreaching',
     });
     expect(crashAlarm.DatapointsToAlarm ?? 1).toBe(1);
+    const [fill, crashes] = crashAlarm.Metrics;
+    expect(fill).toMatchObject({ Expression: 'FILL(crashes, 0)', ReturnData: true });
+    expect(crashes).toMatchObject({
+      Id: 'crashes', ReturnData: false, MetricStat: { Metric: { Namespace: 'FargateMonitor', MetricName: 'TaskCrashes' }, Period: 300, Stat: 'Sum' },
+    });
     // The evaluator does not match dimensions: the alarm must read the handler's datum WITHOUT `Reason`.
-    expect(crashAlarm.Dimensions.map((d: any) => d.Name)).toEqual(['ClusterName', 'ServiceName']);
+    expect(crashes.MetricStat.Metric.Dimensions.map((d: any) => d.Name)).toEqual(['ClusterName', 'ServiceName']);
   });
 
   // (a) One crash a minute for 30 minutes (crash i at i min 20 s).
   const loop = Array.from({ length: 30 }, (_, i) => T0 + i * MIN + 20 * SEC);
   const END = T0 + 90 * MIN;
 
-  test.each(CASES)('(a) a crash loop of one task a minute for 30 minutes alarms within 5 minutes of the datum of its 3rd crash and stays in ALARM while it goes on (%s periods, %i extra, delay %s)', (alignment, extra, delay) => {
-    const reading = readingOf(alignment, extra);
+  test.each(CASES)('(a) a crash loop of one task a minute for 30 minutes alarms within 5 minutes of the datum of its 3rd crash and stays in ALARM while it goes on (%s periods, %i extra, FILL of empty %s, delay %s)', (alignment, extra, fillEmpty, delay) => {
+    const reading = readingOf(alignment, extra, fillEmpty);
     const { points, at } = published(loop, DELAYS[delay]);
     const evals = new AlarmModel(crashAlarm, reading).run({ TaskCrashes: points }, T0, END);
     expect(evals[0].state).toBe('OK');
@@ -199,45 +203,30 @@ describe('TaskCrashes: Sum of the handler\'s crash datums ≥ 3 in one 5-minute 
     expect(okForGood).toBeLessThanOrEqual(firstPast(at[29], reading));
   });
 
-  // The promise "OK after it stops", one ALARM episode per crash loop, holds on these readings...
-  const ONE_EPISODE = CASES.filter(([alignment, extra]) => alignment === 'aligned' || extra === 0);
-  test.each(ONE_EPISODE)('(a) after the loop stops: one ALARM episode, then OK (%s periods, %i extra, delay %s)', (alignment, extra, delay) => {
-    const reading = readingOf(alignment, extra);
+  // One ALARM episode per crash loop, on every reading. FILL makes every period a real datapoint, so the newest period
+  // decides; on the raw metric, with sliding periods and a range longer than one period, the most recent REAL
+  // datapoint decided once the newest period was empty ([UG-MISSING] "CloudWatch evaluates the alarm state based on the
+  // most recent real data points"): an older period still holding ≥ 3 crashes, and the alarm went OK, ALARM, OK again
+  // (2 extra, 5 s: ALARM 12:03, OK 12:33, ALARM 12:35, OK 12:38, ALARM 12:40, OK 12:43).
+  test.each(CASES)('(a) after the loop stops: one ALARM episode, then OK (%s periods, %i extra, FILL of empty %s, delay %s)', (alignment, extra, fillEmpty, delay) => {
+    const reading = readingOf(alignment, extra, fillEmpty);
     const { points, at } = published(loop, DELAYS[delay]);
     const evals = new AlarmModel(crashAlarm, reading).run({ TaskCrashes: points }, T0, END);
     const changes = transitions(evals);
     expect(changes.map(([, s]) => s)).toEqual(['OK', 'ALARM', 'OK']);
     const okAt = changes[2][0];
     if (alignment === 'sliding') {
-      // Sliding, no extra period: OK at the first evaluation whose 5 minutes hold only the last 2 datums.
+      // OK at the first evaluation whose 5 minutes hold only the last 2 datums, whatever the range.
       expect(okAt).toBe(Math.floor((at[27] + PERIOD) / MIN) * MIN + MIN);
     } else {
-      // Aligned: at a period's end, at the latest when the range has passed the period of the last datum.
+      // Aligned: at the end of the first period holding fewer than 3, at the latest the one after the last datum's.
       expect(okAt % PERIOD).toBe(0);
-      expect(okAt).toBeLessThanOrEqual(firstPast(at[29], reading));
+      expect(okAt).toBeLessThanOrEqual(firstSeeing(at[29], reading) + PERIOD);
     }
   });
 
-  // ...but not when the periods slide and the range is longer than one period: when the newest period is empty, the
-  // most recent REAL datapoint decides ([UG-MISSING] "CloudWatch evaluates the alarm state based on the most recent real
-  // data points"), an older 5-minute period still holding ≥ 3 crashes. The alarm goes OK (the newest period holds 1–2),
-  // then ALARM again, then OK: two or three ALARM notifications for one loop (2 extra, 5 s: ALARM 12:03, OK 12:33,
-  // ALARM 12:35, OK 12:38, ALARM 12:40, OK 12:43). Reading the metric through FILL(m, 0) (every period a real
-  // datapoint) gives one episode on every reading here (checked with this evaluator, both `fillEmptySeries`). FINDING:
-  // when the alarm reads missing periods as zeros, this test fails: then fold these readings into the test above.
-  const FLAPPING = CASES.filter(([alignment, extra]) => alignment === 'sliding' && extra > 0);
-  test.each(FLAPPING)('(a) FINDING, sliding periods with a longer range: after the loop stops the alarm goes OK, ALARM again, OK (%s periods, %i extra, delay %s)', (alignment, extra, delay) => {
-    const reading = readingOf(alignment, extra);
-    const { points, at } = published(loop, DELAYS[delay]);
-    const changes = transitions(new AlarmModel(crashAlarm, reading).run({ TaskCrashes: points }, T0, END));
-    const episodes = changes.filter(([, s]) => s === 'ALARM');
-    expect(episodes.length).toBeGreaterThan(1);
-    expect(episodes.slice(1).every(([t]) => t > at[29])).toBe(true);
-    expect(changes[changes.length - 1][1]).toBe('OK');
-  });
-
-  test.each(CASES)('(b) one crash, or two in 5 minutes, never alarm (%s periods, %i extra, delay %s)', (alignment, extra, delay) => {
-    const model = new AlarmModel(crashAlarm, readingOf(alignment, extra));
+  test.each(CASES)('(b) one crash, or two in 5 minutes, never alarm (%s periods, %i extra, FILL of empty %s, delay %s)', (alignment, extra, fillEmpty, delay) => {
+    const model = new AlarmModel(crashAlarm, readingOf(alignment, extra, fillEmpty));
     for (const crashes of [[T0 + 2 * MIN], [T0 + 2 * MIN, T0 + 2 * MIN + 10 * SEC], [T0 + MIN, T0 + 5 * MIN + 50 * SEC]]) {
       const evals = model.run({ TaskCrashes: published(crashes, DELAYS[delay]).points }, T0, T0 + 60 * MIN);
       expect(evals.map((e) => e.state)).toEqual(evals.map(() => 'OK'));
@@ -251,13 +240,13 @@ describe('TaskCrashes: Sum of the handler\'s crash datums ≥ 3 in one 5-minute 
   // starting at any minute, not only multiples of the period length"); periods aligned to the epoch are its ASSUMPTION
   // option (`windowAlignment: 'period'`). Both are run: the outcome differs, so no test here may rest on either.
   const straddling = [T0 + 5 * MIN - 100 * SEC, T0 + 5 * MIN - 40 * SEC, T0 + 5 * MIN + 20 * SEC];
-  test.each(SLIDING)('(c) 3 crashes in 2 minutes across 12:05 ALARM at 12:06 when the periods slide, ending at each once-a-minute evaluation ([UG-EVAL], [UG-LAMBDA]) ($extraPeriods extra)', (reading) => {
+  test.each(SLIDING)('(c) 3 crashes in 2 minutes across 12:05 ALARM at 12:06 when the periods slide, ending at each once-a-minute evaluation ([UG-EVAL], [UG-LAMBDA]) ($extraPeriods extra, FILL of empty $fillEmptySeries)', (reading) => {
     const points = straddling.map((p) => ({ timestamp: p, value: 1, publishedAt: p }));
     const evals = new AlarmModel(crashAlarm, reading).run({ TaskCrashes: points }, T0, T0 + 40 * MIN);
     expect(minutes(evals.find((e) => e.state === 'ALARM')!.time)).toBe(6);
   });
 
-  test.each(ALIGNED)('(c) the same 3 crashes (2 + 1 across 12:05) never alarm if the periods are aligned to the epoch (windowAlignment \'period\', ASSUMPTION) ($extraPeriods extra)', (reading) => {
+  test.each(ALIGNED)('(c) the same 3 crashes (2 + 1 across 12:05) never alarm if the periods are aligned to the epoch (windowAlignment \'period\', ASSUMPTION) ($extraPeriods extra, FILL of empty $fillEmptySeries)', (reading) => {
     const points = straddling.map((p) => ({ timestamp: p, value: 1, publishedAt: p }));
     const evals = new AlarmModel(crashAlarm, reading).run({ TaskCrashes: points }, T0, T0 + 40 * MIN);
     expect(evals.map((e) => e.state)).toEqual(evals.map(() => 'OK'));
@@ -265,16 +254,16 @@ describe('TaskCrashes: Sum of the handler\'s crash datums ≥ 3 in one 5-minute 
     expect([5, 10].map((m) => evals.find((e) => e.time === T0 + m * MIN)!.values.at(-1))).toEqual([2, 1]);
   });
 
-  test.each(CASES)('(c) on every reading: 3 crashes spread over more than 5 minutes (2 + 1) never alarm (%s periods, %i extra, delay %s)', (alignment, extra, delay) => {
+  test.each(CASES)('(c) on every reading: 3 crashes spread over more than 5 minutes (2 + 1) never alarm (%s periods, %i extra, FILL of empty %s, delay %s)', (alignment, extra, fillEmpty, delay) => {
     const crashes = [T0 + 3 * MIN, T0 + 4 * MIN, T0 + 12 * MIN];
     const { points, at } = published(crashes, DELAYS[delay]);
     expect(at[2] - at[0]).toBeGreaterThan(PERIOD); // whatever the delays (5–180 s)
-    const evals = new AlarmModel(crashAlarm, readingOf(alignment, extra)).run({ TaskCrashes: points }, T0, T0 + 60 * MIN);
+    const evals = new AlarmModel(crashAlarm, readingOf(alignment, extra, fillEmpty)).run({ TaskCrashes: points }, T0, T0 + 60 * MIN);
     expect(evals.map((e) => e.state)).toEqual(evals.map(() => 'OK'));
   });
 
-  test.each(CASES)('(d) with threshold 1, one crash alarms within one period of its publication, then OK (%s periods, %i extra, delay %s)', (alignment, extra, delay) => {
-    const reading = readingOf(alignment, extra);
+  test.each(CASES)('(d) with threshold 1, one crash alarms within one period of its publication, then OK (%s periods, %i extra, FILL of empty %s, delay %s)', (alignment, extra, fillEmpty, delay) => {
+    const reading = readingOf(alignment, extra, fillEmpty);
     const one = crashAlarmThreshold1;
     expect(one.Threshold).toBe(1);
     const { points, at } = published([T0 + 7 * MIN + 20 * SEC], DELAYS[delay]);
@@ -282,11 +271,11 @@ describe('TaskCrashes: Sum of the handler\'s crash datums ≥ 3 in one 5-minute 
     expect(changes.map(([, s]) => s)).toEqual(['OK', 'ALARM', 'OK']);
     expect(changes[1][0] - at[0]).toBeLessThanOrEqual(PERIOD);
     expect(changes[1][0]).toBe(firstSeeing(at[0], reading));
-    // OK when the range has passed the datum: its period is the only real datapoint until then.
-    expect(changes[2][0]).toBe(firstPast(at[0], reading));
+    // OK at the first evaluation whose newest period no longer holds the datum (FILL: that period is a real 0).
+    expect(changes[2][0]).toBe(firstSeeing(at[0], reading) + PERIOD);
   });
 
-  test.each(READINGS.map((r) => [labelOf(r), r.extraPeriods, r] as const))('(e) no crash at all: OK from the first evaluation on (notBreaching) (%s periods, %i extra)', (_label, _extra, reading) => {
+  test.each(READINGS.map((r) => [labelOf(r), r.extraPeriods, r.fillEmptySeries, r] as const))('(e) no crash at all: OK from the first evaluation on (notBreaching) (%s periods, %i extra, FILL of empty %s)', (_label, _extra, _fill, reading) => {
     const evals = new AlarmModel(crashAlarm, reading).run({}, T0, T0 + 60 * MIN);
     expect(evals).toHaveLength(61);
     expect(evals.map((e) => e.state)).toEqual(evals.map(() => 'OK'));

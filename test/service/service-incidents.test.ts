@@ -146,18 +146,25 @@ describe('alarms and props', () => {
   test('TaskCrashes alarm: none by default; asked for, 3 in 5 minutes, overridable; no ceiling alarm (the handler watches)', () => {
     const plainOne = service();
     expect(plainOne.svc.taskCrashesAlarm).toBeUndefined();
-    Template.fromStack(plainOne.stack).resourcePropertiesCountIs('AWS::CloudWatch::Alarm', { MetricName: 'TaskCrashes' }, 0);
+    expect(JSON.stringify(Template.fromStack(plainOne.stack).findResources('AWS::CloudWatch::Alarm'))).not.toContain('TaskCrashes');
     expect(service({ alarmOverrides: { taskCrashes: { enabled: false } } }).svc.taskCrashesAlarm).toBeUndefined();
     const { stack, svc } = service({ maxCapacity: 12, alarmOverrides: { taskCrashes: { threshold: 5 } } });
     const t = Template.fromStack(stack);
     t.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      MetricName: 'TaskCrashes',
-      Statistic: 'Sum',
-      Period: 300,
+      Metrics: [
+        Match.objectLike({ Expression: 'FILL(crashes, 0)' }),
+        Match.objectLike({
+          Id: 'crashes',
+          MetricStat: {
+            Metric: { MetricName: 'TaskCrashes', Namespace: 'FargateMonitor', Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: svc.serviceName }]) },
+            Period: 300,
+            Stat: 'Sum',
+          },
+        }),
+      ],
       Threshold: 5,
       EvaluationPeriods: 1,
       TreatMissingData: 'notBreaching',
-      Dimensions: Match.arrayWith([{ Name: 'ServiceName', Value: svc.serviceName }]),
     });
     expect(service({ alarmOverrides: { taskCrashes: {} } }).svc.taskCrashesAlarm).toBeDefined();
     // No ceiling alarm: the handler watches the scale-out alarm and the desired count.
