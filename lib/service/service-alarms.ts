@@ -39,7 +39,8 @@ export interface ServiceAlarmOverrides {
 
   /**
    * The crash-loop alarm, for paging (only with `slackNotifications`, whose handler publishes the metric): `TaskCrashes`
-   * Sum ≥ threshold (count of crashed tasks, at least 1) in one 5-minute period. Missing data is not breaching.
+   * Sum ≥ threshold (count of crashed tasks, at least 1) in one 5-minute period, read through `FILL(…, 0)` (a period
+   * without crashes is 0, so the alarm returns to OK once when a crash loop stops).
    * Created only when this override is given and does not say `enabled: false` (`{}` or `{ enabled: true }` for the
    * defaults): the Slack messages already tell a crash loop (the first crash at once, one summary per window), and
    * without it a service with Slack adds only its EventBridge rule and that rule's Lambda permission.
