@@ -1,5 +1,6 @@
 // The run-outcome handler's service side: the events of a FastScalingService with Slack (task stops, deployments,
-// service actions, its scale-out alarm's state changes) and the scheduled flush of crash windows and ceiling watches. Bundled into run-outcome.lambda; the
+// service actions, its scale-out alarm's state changes) and the scheduled flush of crash windows and ceiling watches.
+// Bundled into run-outcome.lambda; the
 // claim, the REPORT reader and Slack posting are the handler's own, passed in (one way to do each).
 // Only run-outcome.lambda.ts imports this file, and its bundle carries the SDK (a devDependency, as for that file).
 /* eslint-disable import/no-extraneous-dependencies */
@@ -198,23 +199,31 @@ async function readItem<S>(key: string): Promise<StateItem<S>> {
   };
 }
 
-/** A change to one service item: the new state, what to return, and whether the flush must keep visiting it. */
+/** A change to one service item: the new state, what to return. */
 interface ItemChange<S, T> {
   state: S;
   result: T;
   /** Delete the item (and take it off the flush's index). */
   remove?: boolean;
-  /** Keep it on the flush's index. @default true */
-  watch?: boolean;
   /** Write nothing (the state did not change). */
   unchanged?: boolean;
 }
 
-/** Reads, changes and writes a service item; a concurrent writer makes it read again (up to 25 times). */
+/** Whether the flush must visit an item in this state: a crash window always (while it exists), a ceiling in ALARM. */
+type Watched<S> = (state: S) => boolean;
+const windowWatched: Watched<ServiceWindowState> = () => true;
+const ceilingWatched: Watched<CeilingState> = (s) => s.alarm === 'ALARM';
+const watchedFor = (key: string): Watched<any> => (key.startsWith(CEILING_PREFIX) ? ceilingWatched : windowWatched);
+
+/**
+ * Reads, changes and writes a service item, and keeps it on the flush's index while `watched`; a concurrent writer
+ * makes it read again (up to 25 times).
+ */
 async function updateItem<S, T>(key: string, cfg: ServiceEventsConfig, change: (s: S) => ItemChange<S, T>): Promise<T> {
+  const watched = watchedFor(key) as Watched<S>;
   for (let attempt = 0; attempt < 25; attempt++) {
     const cur = await readItem<S>(key);
-    const { state, result, remove, watch, unchanged } = change(cur.state);
+    const { state, result, remove, unchanged } = change(cur.state);
     if (unchanged) return result;
     try {
       if (remove) {
@@ -224,7 +233,7 @@ async function updateItem<S, T>(key: string, cfg: ServiceEventsConfig, change: (
           ConditionExpression: 'version = :v',
           ExpressionAttributeValues: { ':v': { N: String(cur.version) } },
         }));
-        await updateWindowIndex('DELETE', key);
+        await unwatch(key);
       } else {
         await dynamodb.send(new PutItemCommand({
           TableName: TABLE(),
@@ -238,8 +247,9 @@ async function updateItem<S, T>(key: string, cfg: ServiceEventsConfig, change: (
           ConditionExpression: cur.version === 0 ? 'attribute_not_exists(taskArn)' : 'version = :v',
           ExpressionAttributeValues: cur.version === 0 ? undefined : { ':v': { N: String(cur.version) } },
         }));
-        // ADD to (DELETE from) a string set is idempotent: the flush finds this service, or no longer visits it.
-        await updateWindowIndex(watch === false ? 'DELETE' : 'ADD', key);
+        // ADD to a string set is idempotent: the flush finds this service.
+        if (watched(state)) await updateWindowIndex('ADD', key);
+        else await unwatch(key);
       }
       return result;
     } catch (e) {
@@ -248,6 +258,18 @@ async function updateItem<S, T>(key: string, cfg: ServiceEventsConfig, change: (
     }
   }
   throw new Error(`the item ${key} of ${cfg.serviceName} changed under every one of 25 attempts`);
+}
+
+/**
+ * Takes an item off the flush's index. Another writer may have created or re-armed it between this invocation's read
+ * and the DELETE, its ADD landing before the DELETE: so the item is read again AFTER the DELETE and put back when it
+ * must be visited (a writer whose ADD comes after that read is not undone). Without it, a crash window or a ceiling in
+ * ALARM could sit unvisited until its service's next event.
+ */
+async function unwatch(key: string): Promise<void> {
+  await updateWindowIndex('DELETE', key);
+  const again = await readItem<any>(key);
+  if (again.version > 0 && watchedFor(key)(again.state)) await updateWindowIndex('ADD', key);
 }
 
 const updateWindow = <T>(cfg: ServiceEventsConfig, change: (s: ServiceWindowState) => ItemChange<ServiceWindowState, T>) =>
@@ -306,7 +328,7 @@ async function flushAll(deps: ServiceHandlerDeps): Promise<any> {
     try {
       const item = await readItem<object>(key);
       if (!item.cfg) {
-        await updateWindowIndex('DELETE', key);
+        await unwatch(key);
         continue;
       }
       if (key.startsWith(CEILING_PREFIX)) ceilings += await lookAtCeiling(item.cfg, deps);
@@ -336,7 +358,7 @@ async function alarmStateChanged(ev: ServiceEventInput['serviceEvent'], cfg: Ser
   }
   const applied = await updateItem<CeilingState, boolean>(ceilingKey(cfg), cfg, (s) => {
     const r = applyAlarmState(s, value, at);
-    return { state: r.state, result: r.applied, unchanged: !r.applied, watch: r.state.alarm === 'ALARM' };
+    return { state: r.state, result: r.applied, unchanged: !r.applied };
   });
   if (!applied) return { result: 'ignored', event: `alarm ${value}, not newer than the state kept` };
   if (value !== 'ALARM') return { result: 'handled', alarm: value };
@@ -352,8 +374,8 @@ async function alarmStateChanged(ev: ServiceEventInput['serviceEvent'], cfg: Ser
 async function lookAtCeiling(cfg: ServiceEventsConfig, deps: ServiceHandlerDeps): Promise<number> {
   const key = ceilingKey(cfg);
   const current = await readItem<CeilingState>(key);
-  if (current.state.alarm !== 'ALARM') {
-    await updateWindowIndex('DELETE', key);
+  if (!ceilingWatched(current.state)) {
+    await unwatch(key);
     return 0;
   }
   const desired = await desiredCount(cfg);
@@ -362,7 +384,7 @@ async function lookAtCeiling(cfg: ServiceEventsConfig, deps: ServiceHandlerDeps)
   const ceilingMs = (cfg.ceilingSeconds ?? 300) * 1000;
   const look = await updateItem<CeilingState, { tell: boolean; state: CeilingState }>(key, cfg, (s) => {
     const r = desired === undefined ? { state: s, tell: false } : checkCeiling(s, desired, now, maxCapacity, ceilingMs);
-    return { state: r.state, result: r, watch: r.state.alarm === 'ALARM' };
+    return { state: r.state, result: r };
   });
   if (!look.tell) return 0;
   const episode = look.state.alarmSince!;

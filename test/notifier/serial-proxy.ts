@@ -34,25 +34,30 @@ export class SerialProxy {
 
   private forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
     this.count++;
-    const up = new URL(this.upstream);
-    return new Promise<void>((resolve) => {
-      const out = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
-        const parts: Buffer[] = [];
-        ur.on('data', (c) => parts.push(c));
-        ur.on('end', () => {
-          res.writeHead(ur.statusCode ?? 502, ur.headers);
-          res.end(Buffer.concat(parts));
-          resolve();
-        });
-        ur.on('error', () => { res.destroy(); resolve(); });
-      });
-      out.on('error', () => { res.destroy(); resolve(); });
-      out.end(body);
-    });
+    return forward(this.upstream, req, body, res);
   }
 
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
   }
+}
+
+/** Sends one request on to `upstream` and its whole answer back; resolves when done (or failed). */
+export function forward(upstream: string, req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
+  const up = new URL(upstream);
+  return new Promise<void>((resolve) => {
+    const out = http.request({ host: up.hostname, port: up.port, method: req.method, path: req.url, headers: req.headers }, (ur) => {
+      const parts: Buffer[] = [];
+      ur.on('data', (c) => parts.push(c));
+      ur.on('end', () => {
+        res.writeHead(ur.statusCode ?? 502, ur.headers);
+        res.end(Buffer.concat(parts));
+        resolve();
+      });
+      ur.on('error', () => { res.destroy(); resolve(); });
+    });
+    out.on('error', () => { res.destroy(); resolve(); });
+    out.end(body);
+  });
 }

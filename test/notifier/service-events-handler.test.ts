@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CloudWatchClient, GetMetricDataCommand } from '@aws-sdk/client-cloudwatch';
 import { CreateClusterCommand, CreateServiceCommand, ECSClient, RegisterTaskDefinitionCommand, UpdateServiceCommand } from '@aws-sdk/client-ecs';
+import { GateProxy } from './gate-proxy';
 import { awsConfig, BUNDLE, createLogs, createTable, REGION, reportLine, slackWithWebhookSecrets, unique } from './support';
 import {
   addCrash, applyAlarmState, CeilingState, ceilingTold, checkCeiling, flushWindows, judgeServiceStop, ServiceWindowState, summaryLine, summaryPosted,
@@ -454,6 +455,33 @@ describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM',
       expect(ok.results[0]).toMatchObject({ result: 'handled', alarm: 'OK' });
       expect(ok.results[1].ceilings).toBe(0);
       expect(mine(cfg)).toHaveLength(1);
+    }, 180_000);
+
+    test('a re-arming ALARM racing the OK that takes the service off the flush\'s index: the service stays watched and is told', async () => {
+      const table = await createTable();
+      const svc = await ecsService(10);
+      const cfg = config(await createLogs({}), { clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300 });
+      const gate = new GateProxy(motoUrl());
+      await gate.start();
+      try {
+        const t0 = Math.floor(Date.now() / 1000) * 1000;
+        await runAt([{ at: t0 + 1_000, input: input(alarmEvent('ALARM', t0, unique('ev')), cfg) }], env(table));
+        // The OK of minute 1 writes its state, then its DELETE from the index is held back...
+        gate.arm((body) => body.includes('"UpdateExpression":"DELETE #k :k"'));
+        const ok = runAt([{ at: t0 + MIN + 1_000, input: input(alarmEvent('OK', t0 + MIN, unique('ev')), cfg) }], env(table, { AWS_ENDPOINT_URL: gate.url }));
+        await gate.caught;
+        // ...while the ALARM of minute 2 writes its state and adds the service to the index; then the DELETE lands.
+        const rearm = await runAt([{ at: t0 + 2 * MIN + 1_000, input: input(alarmEvent('ALARM', t0 + 2 * MIN, unique('ev')), cfg) }], env(table));
+        expect(rearm.results[0]).toMatchObject({ result: 'handled', alarm: 'ALARM', told: 0 });
+        gate.release();
+        expect((await ok).results[0]).toMatchObject({ result: 'handled', alarm: 'OK' });
+        // The flush still visits the service: told at 7:30, 5 minutes after the ALARM of minute 2 was first looked at.
+        const flushes = await runAt([3, 4, 5, 6, 7].map((m) => flushAt(t0 + m * MIN + 30_000)), env(table));
+        expect(flushes.results.map((r) => r.ceilings)).toEqual([0, 0, 0, 0, 1]);
+        expect(mine(cfg)).toHaveLength(1);
+      } finally {
+        await gate.stop();
+      }
     }, 180_000);
 
     test('out of order and flapping, as EventBridge may deliver: the newest state wins, a flap starts the time again', async () => {
