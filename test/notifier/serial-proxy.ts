@@ -10,13 +10,11 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-export class SerialProxy {
+/** An HTTP proxy on loopback in front of `upstream` (moto); subclasses say what to do with each whole request. */
+export abstract class LoopbackProxy {
   private server?: http.Server;
-  private queue: Promise<void> = Promise.resolve();
-  /** Requests forwarded. */
-  count = 0;
 
-  constructor(private readonly upstream: string) {}
+  constructor(protected readonly upstream: string) {}
 
   get url(): string { return `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`; }
 
@@ -24,22 +22,30 @@ export class SerialProxy {
     this.server = http.createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c) => chunks.push(c));
-      req.on('end', () => {
-        this.queue = this.queue.then(() => this.forward(req, Buffer.concat(chunks), res)).catch(() => undefined);
-      });
+      req.on('end', () => this.handle(req, Buffer.concat(chunks), res));
     });
     await new Promise<void>((r) => this.server!.listen(0, '127.0.0.1', r));
     return this.url;
   }
 
-  private forward(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): Promise<void> {
-    this.count++;
-    return forward(this.upstream, req, body, res);
-  }
-
   async stop(): Promise<void> {
     this.server?.closeAllConnections();
     await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+  }
+
+  protected abstract handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void;
+}
+
+export class SerialProxy extends LoopbackProxy {
+  private queue: Promise<void> = Promise.resolve();
+  /** Requests forwarded. */
+  count = 0;
+
+  protected handle(req: http.IncomingMessage, body: Buffer, res: http.ServerResponse): void {
+    this.queue = this.queue.then(() => {
+      this.count++;
+      return forward(this.upstream, req, body, res);
+    }).catch(() => undefined);
   }
 }
 

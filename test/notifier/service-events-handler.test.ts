@@ -382,6 +382,16 @@ describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM',
       return { clusterName, serviceName, setDesired };
     }
 
+    /** A fresh table, a service with `desired` tasks in moto, and its handler config (maxCapacity 10, 5 minutes). */
+    async function watched(desired: number, over: object = {}) {
+      const table = await createTable();
+      const svc = await ecsService(desired);
+      const cfg = config(await createLogs({}), {
+        clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300, ...over,
+      });
+      return { table, svc, cfg };
+    }
+
     // Derived: a "CloudWatch Alarm State Change" with the fields of the CloudWatch User Guide's example event
     // ("Alarm events and EventBridge"): detail.state.value / .timestamp / .reason, previousState.
     const alarmEvent = (value: string, at: number, id: string) => ({
@@ -403,11 +413,7 @@ describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM',
     const mine = (cfg: { serviceName: string }) => slack.posts('/failure').filter((m) => headerOf(m) === ceilingHeader(cfg));
 
     test('held at maxCapacity in ALARM: nothing for 5 minutes, then one message; redelivery and later flushes add none', async () => {
-      const table = await createTable();
-      const svc = await ecsService(10);
-      const cfg = config(await createLogs({}), {
-        clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300, scaleOutThreshold: 70,
-      });
+      const { table, cfg } = await watched(10, { scaleOutThreshold: 70 });
       const t0 = Math.floor(Date.now() / 1000) * 1000;
       const a = alarmEvent('ALARM', t0, unique('ev'));
       const first = await runAt([
@@ -433,9 +439,7 @@ describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM',
     }, 180_000);
 
     test('below maxCapacity nothing is told; reaching it starts the time; OK ends the watch', async () => {
-      const table = await createTable();
-      const svc = await ecsService(8);
-      const cfg = config(await createLogs({}), { clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300 });
+      const { table, svc, cfg } = await watched(8);
       const t0 = Math.floor(Date.now() / 1000) * 1000;
       await runAt([
         { at: t0 + 1_000, input: input(alarmEvent('ALARM', t0, unique('ev')), cfg) },
@@ -458,9 +462,7 @@ describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM',
     }, 180_000);
 
     test('a re-arming ALARM racing the OK that takes the service off the flush\'s index: the service stays watched and is told', async () => {
-      const table = await createTable();
-      const svc = await ecsService(10);
-      const cfg = config(await createLogs({}), { clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300 });
+      const { table, cfg } = await watched(10);
       const gate = new GateProxy(motoUrl());
       await gate.start();
       try {
@@ -485,9 +487,7 @@ describe('the ceiling: at maxCapacity while the scale-out alarm stays in ALARM',
     }, 180_000);
 
     test('out of order and flapping, as EventBridge may deliver: the newest state wins, a flap starts the time again', async () => {
-      const table = await createTable();
-      const svc = await ecsService(10);
-      const cfg = config(await createLogs({}), { clusterName: svc.clusterName, serviceName: svc.serviceName, maxCapacity: 10, ceilingSeconds: 300 });
+      const { table, cfg } = await watched(10);
       const t0 = Math.floor(Date.now() / 1000) * 1000;
       const run = await runAt([
         // The OK at 2 min arrives before the ALARM of 0 min it followed: the ALARM is older, and ignored.
