@@ -162,8 +162,9 @@ export function buildIntegApp(app = new App()): { app: App; integ: IntegTest; st
   const crashes = atLeast([]);
   const exitCodes = atLeast([{ Name: 'Reason', Value: 'ExitCode' }]);
 
-  // 3. The handler keeps the service's crash window in its table (lib/notifier/service-events.ts `windowKey`): it
-  //    exists while crashes keep coming within the incident window (10 minutes; a crash every ~2.5 minutes here).
+  // 3. The handler keeps the service's crash window in its table (lib/notifier/service-events.ts `windowKey`): the
+  //    item goes only when a whole incident window (10 minutes) has passed after the last one without a crash, and
+  //    here a task crashes every SERVE_SECONDS plus its start (about 3 minutes).
   const windowKey = `service-window#${clusterName}/${SERVICE_NAME}`;
   const window = a.awsApiCall('DynamoDB', 'getItem', {
     TableName: RunOutcomeHandler.of(stack).dedupTable.tableName,
