@@ -20,6 +20,7 @@ import { App, CfnResource, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import { integSetup } from './support';
 import { MonitoredScheduledTask, RunOutcomeHandler } from '../../lib';
 
 /** The metric namespace of the canaries (agent metrics and the run-outcome handler's run metrics). */
@@ -42,10 +43,6 @@ export const CANARIES = {
  * (`groupFor`, lib/notifier/run-decision.ts), on every attempt of a run.
  */
 export const ATTEMPT_MARK = { field: 'group', pattern: '^cfm:[0-9a-f]{32}$' };
-
-/** Synth-time bounds of the metric and log queries: the assertions run right after the deployment. */
-const windowStart = () => new Date(Date.now() - 2 * 3600_000);
-const windowEnd = () => new Date(Date.now() + 22 * 3600_000); // one 1-day period: GetMetricStatistics returns one datapoint
 
 /** The canary stack: a public-subnet VPC (no NAT), a cluster, three monitored tasks on the reliable-run path. */
 export class CanaryStack extends Stack {
@@ -133,14 +130,7 @@ function scheduleInputParameter(stack: CanaryStack, task: MonitoredScheduledTask
  */
 export function buildIntegApp(app = new App()): { app: App; integ: IntegTest; stack: CanaryStack } {
   const stack = new CanaryStack(app, 'FargateMonitorCanaries');
-  const integ = new IntegTest(app, 'ReliableRuns', {
-    testCases: [stack],
-    diffAssets: false,
-  });
-  const a = integ.assertions;
-  const waitLong = { totalTimeout: Duration.minutes(30), interval: Duration.seconds(30) };
-  const start = windowStart();
-  const end = windowEnd();
+  const { integ, assertions: a, waitLong, start, end } = integSetup(app, 'ReliableRuns', stack);
   const stateMachineArn = stack.tasks.ok.reliableRuns!.stateMachine.stateMachineArn;
   const handlerLogGroup = RunOutcomeHandler.of(stack).logGroup.logGroupName;
 

@@ -30,6 +30,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { integSetup } from './support';
 import { FastScalingService, RunOutcomeHandler } from '../../lib';
 
 /** The metric namespace of the canary (the agent's metrics and the handler's `TaskCrashes`). */
@@ -58,10 +59,6 @@ export const MIN_CRASHES = 2;
 
 /** The webhook receiver: answers 200 to every request (a Lambda function URL's response). */
 export const WEBHOOK_RECEIVER_CODE = "exports.handler = async () => ({ statusCode: 200, body: 'ok' });";
-
-/** Synth-time bounds of the metric queries: the assertions run right after the deployment. */
-const windowStart = () => new Date(Date.now() - 2 * 3600_000);
-const windowEnd = () => new Date(Date.now() + 22 * 3600_000); // one 1-day period: one value per query
 
 /** The canary stack: a public-subnet VPC (no NAT), a cluster, the crash-looping service and its webhook receiver. */
 export class ServiceCanaryStack extends Stack {
@@ -117,14 +114,7 @@ export class ServiceCanaryStack extends Stack {
  */
 export function buildIntegApp(app = new App()): { app: App; integ: IntegTest; stack: ServiceCanaryStack } {
   const stack = new ServiceCanaryStack(app, 'FargateMonitorServiceCanary');
-  const integ = new IntegTest(app, 'ServiceIncidents', {
-    testCases: [stack],
-    diffAssets: false,
-  });
-  const a = integ.assertions;
-  const waitLong = { totalTimeout: Duration.minutes(30), interval: Duration.seconds(30) };
-  const start = windowStart();
-  const end = windowEnd();
+  const { integ, assertions: a, waitLong, start, end } = integSetup(app, 'ServiceIncidents', stack);
   const clusterName = stack.cluster.clusterName;
   const dimensions = [
     { Name: 'ClusterName', Value: clusterName },
