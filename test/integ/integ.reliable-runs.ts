@@ -20,7 +20,7 @@ import { App, CfnResource, Duration, Fn, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
-import { integSetup } from './support';
+import { integSetup, publicCluster } from './support';
 import { MonitoredScheduledTask, RunOutcomeHandler } from '../../lib';
 
 /** The metric namespace of the canaries (agent metrics and the run-outcome handler's run metrics). */
@@ -51,12 +51,7 @@ export class CanaryStack extends Stack {
 
   constructor(scope: App, id: string) {
     super(scope, id);
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
-    });
-    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc });
+    this.cluster = publicCluster(this);
     const common = {
       cluster: this.cluster,
       schedule: scheduler.ScheduleExpression.rate(Duration.days(1)),

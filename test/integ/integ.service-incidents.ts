@@ -30,7 +30,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import { integSetup } from './support';
+import { integSetup, publicCluster } from './support';
 import { FastScalingService, RunOutcomeHandler } from '../../lib';
 
 /** The metric namespace of the canary (the agent's metrics and the handler's `TaskCrashes`). */
@@ -70,12 +70,7 @@ export class ServiceCanaryStack extends Stack {
 
   constructor(scope: App, id: string) {
     super(scope, id);
-    const vpc = new ec2.Vpc(this, 'Vpc', {
-      maxAzs: 2,
-      natGateways: 0,
-      subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
-    });
-    this.cluster = new ecs.Cluster(this, 'Cluster', { vpc });
+    this.cluster = publicCluster(this);
 
     this.webhookReceiver = new lambda.Function(this, 'WebhookReceiver', {
       description: 'cdk-fargate-monitor integ canary: stands in for a Slack incoming webhook (answers 200)',

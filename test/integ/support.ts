@@ -1,5 +1,7 @@
 import { IntegTest } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
 
 /** What every integ app's assertions share: the test, its assertions, how long they wait, the metric window. */
 export interface IntegSetup {
@@ -25,4 +27,17 @@ export function integSetup(app: App, name: string, stack: Stack): IntegSetup {
     start: new Date(Date.now() - 2 * 3600_000),
     end: new Date(Date.now() + 22 * 3600_000),
   };
+}
+
+/**
+ * A cluster in a VPC of public subnets only, in 2 AZs, without a NAT gateway: the canaries' tasks get a public IP to
+ * pull their public image, and the stack costs nothing while idle.
+ */
+export function publicCluster(stack: Stack): ecs.Cluster {
+  const vpc = new ec2.Vpc(stack, 'Vpc', {
+    maxAzs: 2,
+    natGateways: 0,
+    subnetConfiguration: [{ name: 'public', subnetType: ec2.SubnetType.PUBLIC }],
+  });
+  return new ecs.Cluster(stack, 'Cluster', { vpc });
 }
