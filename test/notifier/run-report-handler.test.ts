@@ -5,7 +5,7 @@ import { awsConfig, createLogs, createTable, loadEvent, runHandler, slackWithWeb
 import { groupFor } from '../../lib/notifier/run-decision';
 import { ConcurrencyPolicy } from '../../lib/scheduled-task';
 import {
-  CAPACITY, definitionAndInput, ecsError, EVERY_OPTION, execute, FakeEcs, loadBundledHandler, synth, task,
+  CAPACITY, definitionAndInput, ecsError, EVERY_OPTION, execute, FakeEcs, hang, loadBundledHandler, synth, task,
 } from '../scheduled-task/reliable-run-support';
 import { motoUrl } from '../support/moto';
 
@@ -153,7 +153,7 @@ describe('the run report of the real state machine, through the bundled handler'
     const table = await createTable();
     // The synthesized input with a 1-second timeout, so that the test does not wait an hour.
     const short = (input: any) => ({ ...input, run: { ...input.run, timeoutSeconds: 1, options: { ...input.run.options, timeoutSeconds: 1 } } });
-    const { report, executionArn, cfg, ecsFake } = await stateMachineReport(retryProps, [() => new Promise(() => {})], { edit: short });
+    const { report, executionArn, cfg, ecsFake } = await stateMachineReport(retryProps, [hang], { edit: short });
     expect(report.runOutcome.timedOut).toBe(true);
     expect(ecsFake.stopped).toHaveLength(1);
 

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import {
-  CAPACITY, definitionAndInput, ecsError, ensureLeaseTable, EVERY_OPTION, putLease, execute, EXECUTION, FakeEcs, loadBundledHandler, READINGS,
+  CAPACITY, definitionAndInput, ecsError, ensureLeaseTable, EVERY_OPTION, putLease, execute, EXECUTION, FakeEcs, hang, loadBundledHandler, READINGS,
   resolveCfn, start, Started, synth, task,
 } from './reliable-run-support';
 import { ConcurrencyPolicy, MonitoredScheduledTaskProps } from '../../lib';
@@ -63,7 +63,7 @@ describe.each(READINGS)('StartedBy and Tags through ecs:runTask.sync %s', (readi
   test('a timed-out task is found by its group among the family\'s running tasks and stopped; a task of the family started otherwise is left running', async () => {
     const { definition, input } = inputFor(ALLOW_SPOT, (i) => { i.run.timeoutSeconds = 1; i.run.options.timeoutSeconds = 1; });
     const other = 'arn:aws:ecs:eu-central-1:111111111111:task/batch/handstarted';
-    const ecsFake = new FakeEcs([() => new Promise(() => {})], [other], reading);
+    const ecsFake = new FakeEcs([hang], [other], reading);
     const { run } = await execute(definition, input, ecsFake);
     expect(run.outcome.kind).toBe('TIMED_OUT');
     expect(ecsFake.stopped).toHaveLength(1);
@@ -230,7 +230,7 @@ describe('concurrency across the whole run (the run lease)', () => {
   test('REPLACE with the previous run\'s task running: its execution and its task are stopped, then the run starts: no overlap', async () => {
     const { definition, input } = inputFor(props(ConcurrencyPolicy.REPLACE));
     await ensureLeaseTable();
-    const ecsFake = new FakeEcs([() => new Promise(() => {}), async () => task()]);
+    const ecsFake = new FakeEcs([hang, async () => task()]);
     const a = start(definition, input, ecsFake, arn('a'));
     await until(() => ecsFake.cluster.size === 1, 'run A\'s task running');
     const aTask = [...ecsFake.cluster.keys()][0];
@@ -352,7 +352,6 @@ describe('what a run costs: state transitions as the emulator counts them, and t
       counts[name] = s.entered.length;
     };
     const fail = throwing('ECS.ServerException', ERRORS.retried[0].Cause);
-    const hang = () => new Promise(() => {});
     const short = (i: any) => { i.run.timeoutSeconds = 1; i.run.options.timeoutSeconds = 1; };
     await run('Succeeds at once, `ALLOW`', { runTimeout: Duration.hours(1) }, [async () => task()]);
     await run('Succeeds at once, `FORBID` or `REPLACE`', { concurrencyPolicy: ConcurrencyPolicy.FORBID }, [async () => task()]);

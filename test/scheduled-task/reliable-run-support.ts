@@ -129,6 +129,22 @@ export function task(edit: (t: any) => void = () => {}): any {
 }
 export const ecsError = (name: string, cause: string) => Object.assign(new Error(cause), { name });
 
+const hanging = new Set<(e: Error) => void>();
+/**
+ * A call that does not return while the test runs: a task that never stops, a state of a stopped execution. The
+ * emulator races each Task state against its timeout with a timer (60 s by default, up to the run's 1 day) that it
+ * clears only when the call settles, and a pending timer keeps the jest worker alive after its last test ("A worker
+ * process has failed to exit gracefully"). So every hanging call is rejected once the test file is over: the emulator
+ * clears the timer, and a stopped execution runs no further state.
+ */
+export function hang(): Promise<never> {
+  return new Promise((_, reject) => { hanging.add(reject); });
+}
+afterAll(() => {
+  for (const reject of hanging) reject(new Error('released after the test file (hang)'));
+  hanging.clear();
+});
+
 /**
  * What `ecs:runTask.sync` does with RunTask `StartedBy` and `Tags`, which AWS does not document (REFERENCE §10): kept as
  * sent; replaced (AWS-recorded outputs show `"StartedBy": "AWS Step Functions"`); dropped; or refused (the state
@@ -175,7 +191,7 @@ export class FakeEcs {
   handlers(executionId?: string) {
     const all = this.allHandlers();
     const gate = (f: (p: any) => Promise<any>) => async (p: any) => {
-      if (executionId && this.executions.get(executionId)?.status === 'ABORTED') return new Promise(() => {});
+      if (executionId && this.executions.get(executionId)?.status === 'ABORTED') return hang();
       return f(p);
     };
     return Object.fromEntries(Object.entries(all).map(([k, f]) => [k, gate(f)]));

@@ -5,7 +5,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import {
-  CAPACITY, definitionAndInput, ecsError, EVERY_OPTION, execute, FakeEcs, img, loadBundledHandler, resolveCfn, synth, task,
+  CAPACITY, definitionAndInput, ecsError, EVERY_OPTION, execute, FakeEcs, hang, img, loadBundledHandler, resolveCfn, synth, task,
 } from './reliable-run-support';
 import { ConcurrencyPolicy, MonitoredScheduledTask, MonitoredScheduledTaskProps, ReliableRunStateMachine } from '../../lib';
 import { newStack } from '../support/stacks';
@@ -130,7 +130,7 @@ describe('runs executed by the real state machine definition', () => {
   });
 
   test('a run past its timeout → States.Timeout, the task is found by its group and stopped with a reason: "timed out after …, stopped"', async () => {
-    const ecsFake = new FakeEcs([() => new Promise(() => {})]);
+    const ecsFake = new FakeEcs([hang]);
     // The synthesized input with a 1-second timeout, so that the test does not wait an hour.
     const short = { ...input, run: { ...input.run, timeoutSeconds: 1, options: { ...input.run.options, timeoutSeconds: 1 } } };
     const { run } = await execute(definition, short, ecsFake);
