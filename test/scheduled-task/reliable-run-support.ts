@@ -186,7 +186,7 @@ export class FakeEcs {
   /**
    * The handlers of execution `executionId`'s states. An execution stopped by StopExecution runs no further state
    * (Step Functions API reference, StopExecution); aws-local-stepfunctions' abort() does not always end a pending
-   * Wait, so a call from a stopped execution never returns here.
+   * Wait, so a call from a stopped execution does not return here while the test runs (`hang`).
    */
   handlers(executionId?: string) {
     const all = this.allHandlers();
