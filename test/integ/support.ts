@@ -1,4 +1,4 @@
-import { IntegTest } from '@aws-cdk/integ-tests-alpha';
+import { IDeployAssert, IntegTest, WaiterStateMachineOptions } from '@aws-cdk/integ-tests-alpha';
 import { App, Duration, Stack } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -6,9 +6,9 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 /** What every integ app's assertions share: the test, its assertions, how long they wait, the metric window. */
 export interface IntegSetup {
   readonly integ: IntegTest;
-  readonly assertions: IntegTest['assertions'];
+  readonly assertions: IDeployAssert;
   /** Polls every 30 s for up to 30 min: a task must start, run and stop, its metrics arrive (minutes). */
-  readonly waitLong: { totalTimeout: Duration; interval: Duration };
+  readonly waitLong: WaiterStateMachineOptions;
   /**
    * Synth-time bounds of the metric and log queries: the assertions run right after the deployment. Two hours back to
    * 22 hours ahead is one 1-day period: GetMetricStatistics and GetMetricData return one value per query.
